@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The [build] command of wrangler.toml: `npx wrangler dev` and `npx wrangler deploy` run it.
+# Points worker-build at the pinned local tools so nothing is downloaded.
+set -euo pipefail
+. "$(dirname "$0")/tools.sh"
+cd "$ROOT"
+if [ ! -x "$WASM_BINDGEN_BIN" ] || [ ! -x "$WASM_OPT_BIN" ]; then
+  echo "build: pinned tools missing; run scripts/setup.sh (or make setup) first" >&2
+  exit 1
+fi
+# The test harness builds once and starts several Workers from the same build.
+if [ "${SPOTIFY_MCP_SKIP_BUILD:-}" = 1 ] && [ -f build/worker/shim.mjs ]; then
+  exit 0
+fi
+exec "$TOOLS_ROOT/bin/worker-build" --release

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need, offline-friendly and idempotent:
+# the wasm32 target, pinned worker-build and wasm-bindgen-cli (cached under $TOOLS_ROOT),
+# and the npm packages pinned in package-lock.json (wrangler, esbuild, binaryen, MCP SDK).
+set -euo pipefail
+. "$(dirname "$0")/tools.sh"
+cd "$ROOT"
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+installed() { "$1" --version 2>/dev/null | grep -q "$2"; }
+if ! installed "$TOOLS_ROOT/bin/worker-build" "$WORKER_BUILD_VERSION"; then
+  echo "setup: installing worker-build $WORKER_BUILD_VERSION into $TOOLS_ROOT"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --root "$TOOLS_ROOT"
+fi
+if ! installed "$TOOLS_ROOT/bin/wasm-bindgen" "$WASM_BINDGEN_VERSION"; then
+  echo "setup: installing wasm-bindgen-cli $WASM_BINDGEN_VERSION into $TOOLS_ROOT"
+  # Not --locked: its lockfile pins a webpki-roots release some registry mirrors lack.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$TOOLS_ROOT"
+fi
+if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+echo "setup: ok (worker-build $WORKER_BUILD_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, wrangler $(node_modules/.bin/wrangler --version 2>/dev/null | tail -n1))"

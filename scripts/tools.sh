@@ -1,0 +1,12 @@
+# Sourced by the other scripts: where the pinned build tools live, and their versions.
+# The cache survives between runs (CI caches ~/.cache); a fresh machine fills it once.
+TOOLS_ROOT="${SPOTIFY_MCP_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/spotify-mcp-edge/tools}"
+WORKER_BUILD_VERSION=0.8.7
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock, byte for byte.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
+WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' "$ROOT/Cargo.lock")"
+export PATH="$TOOLS_ROOT/bin:$HOME/.cargo/bin:$PATH"
+export WASM_BINDGEN_BIN="$TOOLS_ROOT/bin/wasm-bindgen"
+export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
+export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
+export WRANGLER_SEND_METRICS=false

@@ -1,0 +1,158 @@
+//! Configuration comes only from the environment (wrangler secrets and vars, `.dev.vars`
+//! locally). Every problem names the variable, so `/health` and error bodies can say
+//! exactly what to fix without ever echoing a value.
+
+use crate::core::crypto::Key;
+use crate::core::secret::SpotifyClientSecret;
+
+pub const DEFAULT_ACCOUNTS_BASE: &str = "https://accounts.spotify.com";
+pub const DEFAULT_API_BASE: &str = "https://api.spotify.com";
+
+/// Reads one variable; implemented over `worker::Env` and over a map in tests.
+pub trait EnvSource {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+impl EnvSource for std::collections::HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub spotify_client_id: String,
+    pub spotify_client_secret: SpotifyClientSecret,
+    pub master_key: Key,
+    pub redirect_uri: Option<String>,
+    pub accounts_base: String,
+    pub api_base: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.variable, self.problem)
+    }
+}
+
+fn non_empty(env: &dyn EnvSource, name: &str) -> Option<String> {
+    env.var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn base_url(env: &dyn EnvSource, name: &'static str, default: &str, problems: &mut Vec<ConfigProblem>) -> String {
+    let value = non_empty(env, name).unwrap_or_else(|| default.to_string());
+    match url::Url::parse(&value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            value.trim_end_matches('/').to_string()
+        }
+        _ => {
+            problems.push(ConfigProblem { variable: name, problem: "must be an absolute http(s) URL".into() });
+            default.to_string()
+        }
+    }
+}
+
+impl Config {
+    pub fn from_env(env: &dyn EnvSource) -> Result<Config, Vec<ConfigProblem>> {
+        let mut problems = Vec::new();
+        let missing = |variable: &'static str, what: &str| ConfigProblem {
+            variable,
+            problem: format!("is not set ({what}; `wrangler secret put {variable}`, or .dev.vars locally)"),
+        };
+        let client_id = non_empty(env, "SPOTIFY_CLIENT_ID");
+        if client_id.is_none() {
+            problems.push(missing("SPOTIFY_CLIENT_ID", "the Client ID of your Spotify app"));
+        }
+        let client_secret = non_empty(env, "SPOTIFY_CLIENT_SECRET");
+        if client_secret.is_none() {
+            problems.push(missing("SPOTIFY_CLIENT_SECRET", "the Client secret of your Spotify app"));
+        }
+        let master_key = match non_empty(env, "TOKEN_ENCRYPTION_KEY") {
+            None => {
+                problems.push(missing("TOKEN_ENCRYPTION_KEY", "32 random bytes as base64: `openssl rand -base64 32`"));
+                None
+            }
+            Some(text) => match Key::from_base64(&text) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    let text = e.to_string();
+                    let problem = text.trim_start_matches("TOKEN_ENCRYPTION_KEY ").to_string();
+                    problems.push(ConfigProblem { variable: "TOKEN_ENCRYPTION_KEY", problem });
+                    None
+                }
+            },
+        };
+        let redirect_uri = non_empty(env, "SPOTIFY_REDIRECT_URI");
+        if let Some(r) = &redirect_uri {
+            if url::Url::parse(r).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
+                problems.push(ConfigProblem {
+                    variable: "SPOTIFY_REDIRECT_URI",
+                    problem: "must be an absolute URL ending in /callback".into(),
+                });
+            }
+        }
+        let accounts_base = base_url(env, "SPOTIFY_ACCOUNTS_BASE_URL", DEFAULT_ACCOUNTS_BASE, &mut problems);
+        let api_base = base_url(env, "SPOTIFY_API_BASE_URL", DEFAULT_API_BASE, &mut problems);
+        match (client_id, client_secret, master_key) {
+            (Some(id), Some(secret), Some(key)) if problems.is_empty() => Ok(Config {
+                spotify_client_id: id,
+                spotify_client_secret: SpotifyClientSecret::new(secret),
+                master_key: key,
+                redirect_uri,
+                accounts_base,
+                api_base,
+            }),
+            _ => Err(problems),
+        }
+    }
+
+    /// Where Spotify sends the browser back: configured, or this Worker's own `/callback`.
+    pub fn spotify_redirect_uri(&self, origin: &str) -> String {
+        self.redirect_uri.clone().unwrap_or_else(|| format!("{origin}/callback"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn complete_config_parses_with_defaults() {
+        let key = crate::core::crypto::b64url(&[3u8; 32]);
+        let c = Config::from_env(&env(&[
+            ("SPOTIFY_CLIENT_ID", "id"),
+            ("SPOTIFY_CLIENT_SECRET", "secret"),
+            ("TOKEN_ENCRYPTION_KEY", &key),
+        ]))
+        .unwrap();
+        assert_eq!(c.accounts_base, DEFAULT_ACCOUNTS_BASE);
+        assert_eq!(c.api_base, DEFAULT_API_BASE);
+        assert_eq!(c.spotify_redirect_uri("https://w.example"), "https://w.example/callback");
+        assert!(!format!("{c:?}").contains("secret\""), "Debug must not print the client secret");
+    }
+
+    #[test]
+    fn every_problem_names_its_variable_and_no_value() {
+        let problems =
+            Config::from_env(&env(&[("TOKEN_ENCRYPTION_KEY", "c2hvcnQ"), ("SPOTIFY_API_BASE_URL", "ftp://nope")]))
+                .unwrap_err();
+        let vars: Vec<_> = problems.iter().map(|p| p.variable).collect();
+        assert_eq!(
+            vars,
+            ["SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY", "SPOTIFY_API_BASE_URL"]
+        );
+        assert!(problems.iter().all(|p| !p.problem.contains("c2hvcnQ")));
+        assert!(problems[2].to_string().contains("32 bytes"));
+    }
+}

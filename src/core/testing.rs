@@ -1,0 +1,126 @@
+//! In-memory and loopback implementations of the platform ports, for host tests.
+
+use crate::core::http::{HttpRequest, HttpResponse};
+use crate::core::platform::{Clock, Http, Kv, PortError, Sleep};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+
+/// KV in a map, counting operations so tests can hold the KV budget.
+#[derive(Default)]
+pub struct MemKv {
+    map: RefCell<BTreeMap<String, String>>,
+    pub reads: Cell<usize>,
+    pub writes: Cell<usize>,
+    pub deletes: Cell<usize>,
+}
+
+impl MemKv {
+    pub fn raw(&self, key: &str) -> Option<String> {
+        self.map.borrow().get(key).cloned()
+    }
+    pub fn set_raw(&self, key: &str, value: &str) {
+        self.map.borrow_mut().insert(key.to_string(), value.to_string());
+    }
+    pub fn keys(&self) -> Vec<String> {
+        self.map.borrow().keys().cloned().collect()
+    }
+    pub fn reset_counts(&self) {
+        self.reads.set(0);
+        self.writes.set(0);
+        self.deletes.set(0);
+    }
+}
+
+impl Kv for MemKv {
+    async fn get(&self, key: &str) -> Result<Option<String>, PortError> {
+        self.reads.set(self.reads.get() + 1);
+        Ok(self.map.borrow().get(key).cloned())
+    }
+    async fn put(&self, key: &str, value: &str, _ttl: Option<u64>) -> Result<(), PortError> {
+        self.writes.set(self.writes.get() + 1);
+        self.map.borrow_mut().insert(key.to_string(), value.to_string());
+        Ok(())
+    }
+    async fn delete(&self, key: &str) -> Result<(), PortError> {
+        self.deletes.set(self.deletes.get() + 1);
+        self.map.borrow_mut().remove(key);
+        Ok(())
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
+        Ok(self.map.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect())
+    }
+}
+
+/// A platform for host tests: memory KV, a settable clock, and real HTTP over loopback
+/// (to the Spotify emulator), with redirects not followed, like `fetch(..., {redirect: "manual"})`.
+pub struct TestPlatform {
+    pub kv: MemKv,
+    pub now_ms: Cell<u64>,
+    pub http_calls: Cell<usize>,
+    pub slept_ms: Cell<u64>,
+}
+
+impl Default for TestPlatform {
+    fn default() -> Self {
+        TestPlatform {
+            kv: MemKv::default(),
+            now_ms: Cell::new(1_800_000_000_000),
+            http_calls: Cell::new(0),
+            slept_ms: Cell::new(0),
+        }
+    }
+}
+
+impl Kv for TestPlatform {
+    async fn get(&self, key: &str) -> Result<Option<String>, PortError> {
+        self.kv.get(key).await
+    }
+    async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), PortError> {
+        self.kv.put(key, value, ttl).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), PortError> {
+        self.kv.delete(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
+        self.kv.list(prefix).await
+    }
+}
+
+impl Clock for TestPlatform {
+    fn now_ms(&self) -> u64 {
+        self.now_ms.get()
+    }
+}
+
+impl Sleep for TestPlatform {
+    async fn sleep_ms(&self, ms: u64) {
+        self.slept_ms.set(self.slept_ms.get() + ms);
+    }
+}
+
+impl Http for TestPlatform {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, PortError> {
+        self.http_calls.set(self.http_calls.get() + 1);
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let mut req = agent.request(&request.method, request.url.as_str());
+        for (k, v) in &request.headers {
+            req = req.set(k, v);
+        }
+        let result =
+            if request.body.is_empty() && request.method == "GET" { req.call() } else { req.send_bytes(&request.body) };
+        let resp = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => return Err(PortError(format!("network: {e}"))),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| resp.header(&n).map(|v| (n.clone(), v.to_string())))
+            .collect();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).map_err(|e| PortError(e.to_string()))?;
+        Ok(HttpResponse { status, headers, body })
+    }
+}

@@ -1,0 +1,132 @@
+//! The Worker adapter: binds the core's ports to workerd and converts requests and
+//! responses. The only module that names `worker` types; kept thin on purpose.
+
+use crate::core::config::EnvSource;
+use crate::core::http::{HttpRequest, HttpResponse};
+use crate::core::platform::{Clock, Http, Kv, PortError, Sleep};
+use worker::{
+    event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
+};
+
+struct Platform {
+    kv: Option<worker::kv::KvStore>,
+}
+
+fn port_err(what: &str, e: impl std::fmt::Display) -> PortError {
+    PortError(format!("{what}: {e}"))
+}
+
+impl Platform {
+    fn kv(&self) -> Result<&worker::kv::KvStore, PortError> {
+        self.kv.as_ref().ok_or_else(|| PortError("the TOKENS KV namespace is not bound (see wrangler.toml)".into()))
+    }
+}
+
+impl Kv for Platform {
+    async fn get(&self, key: &str) -> Result<Option<String>, PortError> {
+        self.kv()?.get(key).text().await.map_err(|e| port_err("KV get", e))
+    }
+    async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), PortError> {
+        let mut put = self.kv()?.put(key, value).map_err(|e| port_err("KV put", e))?;
+        if let Some(t) = ttl {
+            put = put.expiration_ttl(t);
+        }
+        put.execute().await.map_err(|e| port_err("KV put", e))
+    }
+    async fn delete(&self, key: &str) -> Result<(), PortError> {
+        self.kv()?.delete(key).await.map_err(|e| port_err("KV delete", e))
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut list = self.kv()?.list().prefix(prefix.to_string());
+            if let Some(c) = cursor.take() {
+                list = list.cursor(c);
+            }
+            let page = list.execute().await.map_err(|e| port_err("KV list", e))?;
+            out.extend(page.keys.into_iter().map(|k| k.name));
+            match page.cursor {
+                Some(c) if !page.list_complete && !c.is_empty() => cursor = Some(c),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+impl Http for Platform {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, PortError> {
+        let headers = Headers::new();
+        for (k, v) in &request.headers {
+            headers.append(k, v).map_err(|e| port_err("header", e))?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::from(request.method.clone()))
+            .with_headers(headers)
+            .with_redirect(RequestRedirect::Manual);
+        if !request.body.is_empty() {
+            init.with_body(Some(worker::js_sys::Uint8Array::from(request.body.as_slice()).into()));
+        }
+        let req = Request::new_with_init(request.url.as_str(), &init).map_err(|e| port_err("request", e))?;
+        let mut resp = Fetch::Request(req).send().await.map_err(|e| port_err("fetch", e))?;
+        let headers = resp.headers().entries().collect();
+        let body = resp.bytes().await.map_err(|e| port_err("body", e))?;
+        Ok(HttpResponse { status: resp.status_code(), headers, body })
+    }
+}
+
+impl Clock for Platform {
+    fn now_ms(&self) -> u64 {
+        Date::now().as_millis()
+    }
+}
+
+impl Sleep for Platform {
+    async fn sleep_ms(&self, ms: u64) {
+        Delay::from(std::time::Duration::from_millis(ms)).await
+    }
+}
+
+struct WorkerEnv<'a>(&'a Env);
+
+impl EnvSource for WorkerEnv<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.secret(name).map(|s| s.to_string()).or_else(|_| self.0.var(name).map(|v| v.to_string())).ok()
+    }
+}
+
+async fn convert(mut req: Request) -> worker::Result<HttpRequest> {
+    let url = req.url()?;
+    let headers = req.headers().entries().collect();
+    let body = if matches!(req.method(), Method::Get | Method::Head) {
+        Vec::new()
+    } else {
+        req.bytes().await.unwrap_or_default()
+    };
+    Ok(HttpRequest { method: req.method().to_string(), url, headers, body })
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let started = Date::now().as_millis();
+    let request = match convert(req).await {
+        Ok(r) => r,
+        Err(_) => {
+            return Response::error("{\"error\":\"invalid_request\",\"error_description\":\"unreadable request\"}", 400)
+        }
+    };
+    let (method, path) = (request.method.clone(), request.url.path().to_string());
+    let platform = Platform { kv: env.kv("TOKENS").ok() };
+    let (resp, log) = crate::app::handle(&platform, &WorkerEnv(&env), request).await;
+    let line = serde_json::json!({
+        "method": method, "route": path, "status": resp.status,
+        "ms": Date::now().as_millis().saturating_sub(started),
+        "user": log.user, "rpc": log.rpc_method, "spotify_calls": log.spotify_calls,
+    });
+    worker::console_log!("{line}");
+    let headers = Headers::new();
+    for (k, v) in &resp.headers {
+        headers.append(k, v)?;
+    }
+    Ok(Response::from_bytes(resp.body)?.with_status(resp.status).with_headers(headers))
+}

@@ -1,0 +1,323 @@
+//! Dispatches one JSON-RPC request in whichever era it speaks. Stateless: nothing is kept
+//! between requests, so any isolate at any location can answer any request.
+//!
+//! - 2026-07-28 ("modern"): no handshake; `_meta` carries the protocol version and client
+//!   capabilities on every request; `server/discover` replaces `initialize`.
+//! - 2025-11-25, 2025-06-18, 2025-03-26 ("legacy"): `initialize` negotiates, later requests
+//!   carry the version in the `MCP-Protocol-Version` header.
+#![allow(async_fn_in_trait)]
+
+use crate::mcp::model::*;
+use serde_json::{json, Value};
+
+/// The tools behind the protocol (implemented by `crate::tools`).
+pub trait ToolHost {
+    fn list(&self) -> Vec<Value>;
+    /// `Err` only for protocol errors (unknown tool); tool failures are `is_error` results.
+    async fn call(&self, name: &str, arguments: &Value) -> Result<ToolResult, RpcError>;
+}
+
+/// The transport-level facts the protocol rules need, lifted out of HTTP by `transport`.
+#[derive(Debug, Clone, Default)]
+pub struct Envelope {
+    pub protocol_version: Option<String>,
+    pub method: Option<String>,
+    pub name: Option<String>,
+}
+
+/// How a reply should be carried: `transport` maps these to HTTP statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Ok,
+    /// A request the spec says to reject at the transport (HTTP 400).
+    Rejected,
+    /// Unknown method in the modern era (HTTP 404).
+    NotFound,
+}
+
+pub struct Reply {
+    pub class: Class,
+    pub body: Value,
+}
+
+pub struct ServerInfo {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub version: &'static str,
+    pub instructions: &'static str,
+}
+
+pub const INFO: ServerInfo = ServerInfo {
+    name: "spotify-mcp-edge",
+    title: "Spotify",
+    version: env!("CARGO_PKG_VERSION"),
+    instructions: "Search Spotify and act on the signed-in user's account. Use search_tracks to find tracks (at most 10 results per call; page with offset). \
+If a tool says Spotify needs to be linked again, call get_auth_url and give the user the link; if their browser cannot reach the server's callback, \
+they can paste the final URL into authenticate.",
+};
+
+/// How long clients may reuse `tools/list` and `server/discover` (the set changes only on deploy).
+const LIST_TTL_MS: u64 = 3_600_000;
+
+fn server_info() -> Value {
+    json!({"name": INFO.name, "title": INFO.title, "version": INFO.version})
+}
+
+fn capabilities() -> Value {
+    json!({"tools": {"listChanged": false}})
+}
+
+pub async fn handle(host: &impl ToolHost, id: &Value, method: &str, params: &Value, env: &Envelope) -> Reply {
+    let meta = params.get("_meta");
+    let meta_version = meta.and_then(|m| m.get(META_PROTOCOL_VERSION)).and_then(Value::as_str);
+    let header_modern = env.protocol_version.as_deref().is_some_and(|v| !LEGACY_VERSIONS.contains(&v));
+    if meta_version.is_some() || (header_modern && method != "initialize") {
+        modern(host, id, method, params, env).await
+    } else {
+        legacy(host, id, method, params, env).await
+    }
+}
+
+fn reject(id: &Value, class: Class, e: RpcError) -> Reply {
+    Reply { class, body: failure(id, &e) }
+}
+
+/// Header values that are not ASCII arrive as `=?base64?<b64>?=` (2026-07-28).
+fn decode_header(value: &str) -> String {
+    value
+        .strip_prefix("=?base64?")
+        .and_then(|v| v.strip_suffix("?="))
+        .and_then(|b| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_else(|| value.to_string())
+}
+
+async fn modern(host: &impl ToolHost, id: &Value, method: &str, params: &Value, env: &Envelope) -> Reply {
+    let meta = params.get("_meta");
+    let version = meta.and_then(|m| m.get(META_PROTOCOL_VERSION)).and_then(Value::as_str);
+    let caps = meta.and_then(|m| m.get(META_CLIENT_CAPABILITIES));
+    let Some(version) = version.filter(|_| caps.is_some_and(Value::is_object)) else {
+        return reject(
+            id,
+            Class::Rejected,
+            RpcError::new(
+                INVALID_PARAMS,
+                format!("_meta must carry {META_PROTOCOL_VERSION} and {META_CLIENT_CAPABILITIES}"),
+            ),
+        );
+    };
+    if let Some(h) = &env.protocol_version {
+        if h != version {
+            return reject(
+                id,
+                Class::Rejected,
+                RpcError::new(
+                    HEADER_MISMATCH,
+                    format!("MCP-Protocol-Version header {h:?} differs from _meta version {version:?}"),
+                ),
+            );
+        }
+    }
+    if version != MODERN_VERSION {
+        return reject(
+            id,
+            Class::Rejected,
+            RpcError::new(UNSUPPORTED_VERSION, format!("protocol version {version:?} is not supported"))
+                .with_data(json!({"supported": all_versions(), "requested": version})),
+        );
+    }
+    if let Some(h) = &env.method {
+        if decode_header(h) != method {
+            return reject(
+                id,
+                Class::Rejected,
+                RpcError::new(HEADER_MISMATCH, "Mcp-Method header differs from the request method"),
+            );
+        }
+    }
+    let name = match method {
+        "tools/call" | "prompts/get" => params.get("name").and_then(Value::as_str),
+        "resources/read" => params.get("uri").and_then(Value::as_str),
+        _ => None,
+    };
+    if let (Some(h), Some(n)) = (&env.name, name) {
+        if decode_header(h) != n {
+            return reject(
+                id,
+                Class::Rejected,
+                RpcError::new(HEADER_MISMATCH, "Mcp-Name header differs from the request's name"),
+            );
+        }
+    }
+    let complete = |mut result: Value| {
+        result["resultType"] = json!("complete");
+        result["_meta"] = json!({ META_SERVER_INFO: server_info() });
+        Reply { class: Class::Ok, body: success(id, result) }
+    };
+    match method {
+        "server/discover" => complete(json!({
+            "supportedVersions": all_versions(),
+            "capabilities": capabilities(),
+            "serverInfo": server_info(),
+            "instructions": INFO.instructions,
+            "ttlMs": LIST_TTL_MS,
+            "cacheScope": "public",
+        })),
+        "tools/list" => complete(json!({"tools": host.list(), "ttlMs": LIST_TTL_MS, "cacheScope": "public"})),
+        "tools/call" => match call_tool(host, params, true).await {
+            Ok(v) => complete(v),
+            Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
+        },
+        _ => reject(id, Class::NotFound, RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}"))),
+    }
+}
+
+async fn legacy(host: &impl ToolHost, id: &Value, method: &str, params: &Value, env: &Envelope) -> Reply {
+    if method != "initialize" {
+        if let Some(h) = &env.protocol_version {
+            if !LEGACY_VERSIONS.contains(&h.as_str()) {
+                return reject(
+                    id,
+                    Class::Rejected,
+                    RpcError::new(INVALID_REQUEST, format!("Bad Request: unsupported MCP-Protocol-Version {h:?}"))
+                        .with_data(json!({"supported": all_versions(), "requested": h})),
+                );
+            }
+        }
+    }
+    let ok = |result: Value| Reply { class: Class::Ok, body: success(id, result) };
+    match method {
+        "initialize" => {
+            let requested = params.get("protocolVersion").and_then(Value::as_str).unwrap_or(LEGACY_DEFAULT);
+            let version = if LEGACY_VERSIONS.contains(&requested) { requested } else { LEGACY_VERSIONS[0] };
+            ok(json!({
+                "protocolVersion": version,
+                "capabilities": capabilities(),
+                "serverInfo": server_info(),
+                "instructions": INFO.instructions,
+            }))
+        }
+        "ping" => ok(json!({})),
+        "tools/list" => ok(json!({"tools": host.list()})),
+        "tools/call" => match call_tool(host, params, false).await {
+            Ok(v) => ok(v),
+            Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
+        },
+        _ => Reply {
+            class: Class::Ok,
+            body: failure(id, &RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}"))),
+        },
+    }
+}
+
+async fn call_tool(host: &impl ToolHost, params: &Value, _modern: bool) -> Result<Value, RpcError> {
+    let Some(name) = params.get("name").and_then(Value::as_str) else {
+        return Err(RpcError::new(INVALID_PARAMS, "tools/call needs a tool name"));
+    };
+    let empty = json!({});
+    let args = params.get("arguments").unwrap_or(&empty);
+    if !args.is_object() {
+        return Err(RpcError::new(INVALID_PARAMS, "arguments must be an object"));
+    }
+    Ok(host.call(name, args).await?.to_json())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+
+    struct Echo;
+    impl ToolHost for Echo {
+        fn list(&self) -> Vec<Value> {
+            vec![json!({"name": "echo", "inputSchema": {"type": "object"}})]
+        }
+        async fn call(&self, name: &str, args: &Value) -> Result<ToolResult, RpcError> {
+            match name {
+                "echo" => Ok(ToolResult::ok("echoed", json!({"args": args}))),
+                _ => Err(RpcError::new(INVALID_PARAMS, "Unknown tool")),
+            }
+        }
+    }
+
+    fn modern_params(extra: Value) -> Value {
+        let mut p = json!({"_meta": {META_PROTOCOL_VERSION: MODERN_VERSION, META_CLIENT_CAPABILITIES: {}}});
+        if let Value::Object(m) = extra {
+            for (k, v) in m {
+                p[k] = v;
+            }
+        }
+        p
+    }
+
+    fn run(method: &str, params: Value, env: Envelope) -> Reply {
+        block_on(handle(&Echo, &json!(7), method, &params, &env))
+    }
+
+    #[test]
+    fn legacy_initialize_negotiates() {
+        let r = run("initialize", json!({"protocolVersion": "2025-06-18"}), Envelope::default());
+        assert_eq!(r.body["result"]["protocolVersion"], "2025-06-18");
+        let r = run("initialize", json!({"protocolVersion": "2024-11-05"}), Envelope::default());
+        assert_eq!(r.body["result"]["protocolVersion"], "2025-11-25");
+        assert_eq!(r.body["id"], 7);
+    }
+
+    #[test]
+    fn legacy_rejects_unknown_header_version() {
+        let env = Envelope { protocol_version: Some("2024-01-01".into()), ..Default::default() };
+        let r = run("tools/list", json!({}), env);
+        assert_eq!(r.class, Class::Rejected);
+    }
+
+    #[test]
+    fn modern_discover_and_caching_hints() {
+        let env = Envelope {
+            protocol_version: Some(MODERN_VERSION.into()),
+            method: Some("server/discover".into()),
+            name: None,
+        };
+        let r = run("server/discover", modern_params(json!({})), env);
+        assert_eq!(r.class, Class::Ok);
+        let res = &r.body["result"];
+        assert_eq!(res["resultType"], "complete");
+        assert!(res["supportedVersions"].as_array().unwrap().contains(&json!("2026-07-28")));
+        assert_eq!(res["_meta"][META_SERVER_INFO]["name"], "spotify-mcp-edge");
+        let r = run("tools/list", modern_params(json!({})), Envelope::default());
+        assert!(r.body["result"]["ttlMs"].as_u64().unwrap() > 0);
+    }
+
+    #[test]
+    fn modern_error_order() {
+        // Missing capabilities.
+        let r = run("tools/list", json!({"_meta": {META_PROTOCOL_VERSION: MODERN_VERSION}}), Envelope::default());
+        assert_eq!((r.class, r.body["error"]["code"].as_i64()), (Class::Rejected, Some(INVALID_PARAMS)));
+        // Header mismatch wins over unsupported.
+        let mut p = modern_params(json!({}));
+        p["_meta"][META_PROTOCOL_VERSION] = json!("2099-01-01");
+        let env = Envelope { protocol_version: Some(MODERN_VERSION.into()), ..Default::default() };
+        assert_eq!(run("tools/list", p.clone(), env).body["error"]["code"], HEADER_MISMATCH);
+        let r = run("tools/list", p, Envelope::default());
+        assert_eq!(r.body["error"]["code"], UNSUPPORTED_VERSION);
+        assert_eq!(r.body["error"]["data"]["requested"], "2099-01-01");
+        // Removed methods are unknown in the modern era.
+        for m in ["initialize", "ping", "logging/setLevel"] {
+            let r = run(m, modern_params(json!({})), Envelope::default());
+            assert_eq!((r.class, r.body["error"]["code"].as_i64()), (Class::NotFound, Some(METHOD_NOT_FOUND)), "{m}");
+        }
+        // Mcp-Name must match, base64 form included.
+        let env = Envelope { name: Some("=?base64?ZWNobw==?=".into()), ..Default::default() };
+        assert_eq!(run("tools/call", modern_params(json!({"name": "echo"})), env).class, Class::Ok);
+        let env = Envelope { name: Some("other".into()), ..Default::default() };
+        assert_eq!(
+            run("tools/call", modern_params(json!({"name": "echo"})), env).body["error"]["code"],
+            HEADER_MISMATCH
+        );
+    }
+
+    #[test]
+    fn unknown_tool_is_invalid_params_in_band() {
+        let r = run("tools/call", modern_params(json!({"name": "nope"})), Envelope::default());
+        assert_eq!((r.class, r.body["error"]["code"].as_i64()), (Class::Ok, Some(INVALID_PARAMS)));
+    }
+}

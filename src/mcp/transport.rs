@@ -1,0 +1,78 @@
+//! Streamable HTTP, stateless: one POST carries one JSON-RPC message and gets one JSON
+//! answer. No sessions are minted; `GET` (server streams) is not offered.
+
+use crate::core::http::{HttpRequest, HttpResponse};
+use crate::mcp::model::{self, RpcError};
+use crate::mcp::server::{Class, Envelope, Reply};
+use serde_json::Value;
+
+/// Bodies above this are refused before parsing (tool arguments are small).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+fn rpc_error(status: u16, e: RpcError) -> HttpResponse {
+    HttpResponse::json(status, &model::failure(&Value::Null, &e))
+}
+
+/// `Origin`, when a browser sends one, must be this server's own: a page elsewhere (or a
+/// DNS-rebound name) must not drive a user's MCP session.
+pub fn check_origin(req: &HttpRequest, own_origin: &str) -> Result<(), HttpResponse> {
+    match req.header("origin") {
+        None => Ok(()),
+        Some(o) if o == own_origin => Ok(()),
+        Some(_) => Err(rpc_error(403, RpcError::new(model::INVALID_REQUEST, "Forbidden: Origin not allowed"))),
+    }
+}
+
+/// Everything checked before the body is parsed (after authentication).
+pub fn check_post(req: &HttpRequest) -> Result<(), HttpResponse> {
+    let ctype = req.header("content-type").unwrap_or("");
+    if !ctype.to_ascii_lowercase().starts_with("application/json") {
+        return Err(rpc_error(
+            415,
+            RpcError::new(model::INVALID_REQUEST, "Unsupported Media Type: send application/json"),
+        ));
+    }
+    let accept = req.header("accept").unwrap_or("*/*").to_ascii_lowercase();
+    if !(accept.contains("application/json") || accept.contains("*/*") || accept.contains("application/*")) {
+        return Err(rpc_error(
+            406,
+            RpcError::new(model::INVALID_REQUEST, "Not Acceptable: this server answers application/json"),
+        ));
+    }
+    if req.body.len() > MAX_BODY_BYTES {
+        return Err(rpc_error(413, RpcError::new(model::INVALID_REQUEST, "Payload Too Large: at most 256 KiB")));
+    }
+    Ok(())
+}
+
+pub fn envelope(req: &HttpRequest) -> Envelope {
+    Envelope {
+        protocol_version: req.header("mcp-protocol-version").map(|s| s.trim().to_string()),
+        method: req.header("mcp-method").map(|s| s.trim().to_string()),
+        name: req.header("mcp-name").map(|s| s.trim().to_string()),
+    }
+}
+
+/// The message, or the HTTP answer for one we do not process (202 for notifications and
+/// responses, 400 for unparseable input).
+pub fn parse(req: &HttpRequest) -> Result<(Value, String, Value), HttpResponse> {
+    match model::parse(&req.body) {
+        Ok(model::Message::Request { id, method, params }) => Ok((id, method, params)),
+        Ok(model::Message::Notification { .. } | model::Message::Response) => Err(HttpResponse::new(202)),
+        Err(e) => Err(rpc_error(400, e)),
+    }
+}
+
+pub fn to_http(reply: Reply) -> HttpResponse {
+    let status = match reply.class {
+        Class::Ok => 200,
+        Class::Rejected => 400,
+        Class::NotFound => 404,
+    };
+    HttpResponse::json(status, &reply.body)
+}
+
+pub fn method_not_allowed() -> HttpResponse {
+    rpc_error(405, RpcError::new(model::INVALID_REQUEST, "Method Not Allowed: this stateless server accepts POST only"))
+        .with_header("allow", "POST")
+}

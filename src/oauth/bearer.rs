@@ -1,0 +1,50 @@
+//! The resource-server check on `/mcp`: our own opaque token, audience-bound to this
+//! server's MCP URL. One KV read.
+
+use crate::app::Ctx;
+use crate::core::http::{HttpRequest, HttpResponse};
+use crate::core::platform::Platform;
+use crate::core::secret::UserKey;
+use crate::core::store::AccessRecord;
+use crate::oauth::{token_user, MCP_SCOPE};
+use serde_json::json;
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub uk: UserKey,
+    pub access: AccessRecord,
+}
+
+/// `Ok` with the caller, or the 401 to send (with the RFC 9728 pointer to our metadata).
+pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> Result<Principal, HttpResponse> {
+    let token = req
+        .header("authorization")
+        .and_then(|h| h.split_once(' ').filter(|(s, _)| s.eq_ignore_ascii_case("bearer")).map(|(_, t)| t.trim()))
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else { return Err(unauthorized(ctx, None)) };
+    let invalid = || Err(unauthorized(ctx, Some("the access token is invalid, expired or revoked")));
+    let Some(uk) = token_user(token) else { return invalid() };
+    match ctx.store().get_access(&uk, token).await {
+        Ok(Some(rec)) if rec.expires_at > ctx.now() && rec.resource == ctx.mcp_url() => {
+            Ok(Principal { uk, access: rec })
+        }
+        Ok(_) | Err(crate::core::store::StoreError::Undecryptable) => invalid(),
+        Err(_) => Err(HttpResponse::json(
+            503,
+            &json!({"error": "temporarily_unavailable", "error_description": "token store unavailable; try again"}),
+        )),
+    }
+}
+
+pub fn unauthorized<P: Platform>(ctx: &Ctx<'_, P>, error: Option<&str>) -> HttpResponse {
+    let mut challenge = format!(
+        "Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\", scope=\"{MCP_SCOPE}\"",
+        ctx.origin
+    );
+    if let Some(desc) = error {
+        challenge.push_str(&format!(", error=\"invalid_token\", error_description=\"{desc}\""));
+    }
+    let body = json!({"error": if error.is_some() { "invalid_token" } else { "unauthorized" },
+        "error_description": error.unwrap_or("sign in: this server uses OAuth; see the WWW-Authenticate header")});
+    HttpResponse::json(401, &body).with_header("www-authenticate", challenge).with_header("cache-control", "no-store")
+}

@@ -1,0 +1,181 @@
+//! `POST /token`: authorization_code (PKCE S256) and refresh_token (rotating) grants.
+
+use crate::app::Ctx;
+use crate::core::crypto::{ct_eq, pkce_s256, random_token};
+use crate::core::http::{HttpRequest, HttpResponse};
+use crate::core::platform::Platform;
+use crate::core::sealed::{self, Purpose};
+use crate::core::secret::UserKey;
+use crate::core::store::{token_hash, AccessRecord, CodeUse, RefreshRecord};
+use crate::oauth::clients;
+use crate::oauth::flow::{resource_matches, CodePayload};
+use crate::oauth::{error, token_user, ACCESS_TOKEN_TTL, CODE_TTL, REFRESH_TOKEN_TTL};
+use serde_json::json;
+use std::collections::HashMap;
+
+pub async fn token<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpResponse {
+    if !req.header("content-type").unwrap_or("").starts_with("application/x-www-form-urlencoded") {
+        return error(400, "invalid_request", "send the token request as application/x-www-form-urlencoded");
+    }
+    if let Some(p) = req.repeated_form_param() {
+        return error(400, "invalid_request", &format!("parameter {p} is repeated"));
+    }
+    let form = req.form();
+    let client_id = match clients::authenticate(ctx, req, &form) {
+        Ok(id) => id,
+        Err(resp) => return resp,
+    };
+    if let Some(r) = form.get("resource") {
+        if !resource_matches(ctx, r) {
+            return error(400, "invalid_target", "resource must be this server's MCP URL");
+        }
+    }
+    match form.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => code_grant(ctx, &client_id, &form).await,
+        Some("refresh_token") => refresh_grant(ctx, &client_id, &form).await,
+        Some(other) => error(400, "unsupported_grant_type", &format!("grant_type {other:?} is not supported")),
+        None => error(400, "invalid_request", "grant_type is required"),
+    }
+}
+
+fn server_error() -> HttpResponse {
+    error(500, "server_error", "the token could not be stored; try again")
+}
+
+async fn code_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &HashMap<String, String>) -> HttpResponse {
+    let invalid = |d: &str| error(400, "invalid_grant", d);
+    let Some(code) = form.get("code") else { return error(400, "invalid_request", "code is required") };
+    let payload: CodePayload = match sealed::open(&ctx.config.master_key, Purpose::Code, code, ctx.now()) {
+        Ok(p) => p,
+        Err(_) => return invalid("the authorization code is invalid or expired"),
+    };
+    if payload.client_id != client_id {
+        return invalid("the authorization code was issued to another client");
+    }
+    if form.get("redirect_uri").map(String::as_str) != Some(payload.redirect_uri.as_str()) {
+        return invalid("redirect_uri does not match the authorization request");
+    }
+    let Some(verifier) = form.get("code_verifier") else {
+        return error(400, "invalid_request", "code_verifier is required (PKCE)");
+    };
+    if !ct_eq(pkce_s256(verifier).as_bytes(), payload.code_challenge.as_bytes()) {
+        return invalid("code_verifier does not match the code_challenge");
+    }
+    let store = ctx.store();
+    let uk = &payload.uk;
+    match store.get_code_use(uk, &payload.jti).await {
+        Ok(Some(used)) => {
+            // A replay: end whatever the first redemption issued (RFC 6749 §4.1.2).
+            let _ = store.delete_access(uk, &used.access_hash).await;
+            if let Ok(Some(rec)) = store.get_refresh(uk, &used.refresh_hash).await {
+                let _ = store.end_refresh(uk, &used.refresh_hash, &rec).await;
+            }
+            return invalid("the authorization code was already used");
+        }
+        Ok(None) => {}
+        Err(_) => return server_error(),
+    }
+    let grant = Minted::new(uk);
+    let Some(grant) = grant else { return server_error() };
+    let rec = RefreshRecord {
+        grant_id: payload.jti.clone(),
+        client_id: client_id.to_string(),
+        client_name: payload.client_name.clone(),
+        redirect_uri: payload.redirect_uri.clone(),
+        scope: payload.scope.clone(),
+        resource: payload.resource.clone(),
+        access_hash: token_hash(&grant.access),
+        granted_at: ctx.now(),
+        expires_at: ctx.now() + REFRESH_TOKEN_TTL,
+    };
+    let used = CodeUse { refresh_hash: token_hash(&grant.refresh), access_hash: rec.access_hash.clone() };
+    if store.put_code_use(uk, &payload.jti, &used, CODE_TTL * 2).await.is_err() {
+        return server_error();
+    }
+    issue(ctx, uk, &grant, &rec).await
+}
+
+/// A fresh access/refresh token pair for one user.
+struct Minted {
+    access: String,
+    refresh: String,
+}
+
+impl Minted {
+    fn new(uk: &UserKey) -> Option<Minted> {
+        Some(Minted {
+            access: format!("{}.{}", uk.as_str(), random_token().ok()?),
+            refresh: format!("{}.{}", uk.as_str(), random_token().ok()?),
+        })
+    }
+}
+
+/// Stores a token pair (two KV writes) and answers with it.
+async fn issue<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, t: &Minted, rec: &RefreshRecord) -> HttpResponse {
+    let store = ctx.store();
+    let access = AccessRecord {
+        grant_id: rec.grant_id.clone(),
+        client_id: rec.client_id.clone(),
+        scope: rec.scope.clone(),
+        resource: rec.resource.clone(),
+        expires_at: ctx.now() + ACCESS_TOKEN_TTL,
+    };
+    if store.put_access(uk, &rec.access_hash, &access, ACCESS_TOKEN_TTL).await.is_err()
+        || store.put_refresh(uk, &token_hash(&t.refresh), rec, REFRESH_TOKEN_TTL).await.is_err()
+    {
+        return server_error();
+    }
+    HttpResponse::json(
+        200,
+        &json!({
+            "access_token": t.access,
+            "token_type": "Bearer",
+            "expires_in": ACCESS_TOKEN_TTL,
+            "refresh_token": t.refresh,
+            "scope": rec.scope,
+        }),
+    )
+    .with_header("cache-control", "no-store")
+    .with_header("pragma", "no-cache")
+}
+
+async fn refresh_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &HashMap<String, String>) -> HttpResponse {
+    let invalid = |d: &str| error(400, "invalid_grant", d);
+    let Some(token) = form.get("refresh_token") else {
+        return error(400, "invalid_request", "refresh_token is required");
+    };
+    let Some(uk) = token_user(token) else { return invalid("unknown refresh token") };
+    let store = ctx.store();
+    let hash = token_hash(token);
+    let rec = match store.get_refresh(&uk, &hash).await {
+        Ok(Some(r)) => r,
+        Ok(None) | Err(crate::core::store::StoreError::Undecryptable) => {
+            return invalid("the refresh token is invalid, expired or revoked")
+        }
+        Err(_) => return server_error(),
+    };
+    if rec.client_id != client_id {
+        return invalid("the refresh token was issued to another client");
+    }
+    if rec.expires_at <= ctx.now() {
+        return invalid("the refresh token expired; sign in again");
+    }
+    let scope = match form.get("scope").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => rec.scope.clone(),
+        Some(s) if s.split_whitespace().all(|x| rec.scope.split_whitespace().any(|g| g == x)) => s.to_string(),
+        Some(_) => return error(400, "invalid_scope", "a refresh cannot widen the scope"),
+    };
+    let Some(minted) = Minted::new(&uk) else { return server_error() };
+    let next = RefreshRecord {
+        scope,
+        access_hash: token_hash(&minted.access),
+        expires_at: ctx.now() + REFRESH_TOKEN_TTL,
+        ..rec.clone()
+    };
+    let response = issue(ctx, &uk, &minted, &next).await;
+    if response.status == 200 {
+        // Rotation: the old pair stops working.
+        let _ = store.end_refresh(&uk, &hash, &rec).await;
+    }
+    response
+}

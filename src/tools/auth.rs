@@ -1,0 +1,57 @@
+//! Re-linking Spotify for the calling user: `get_auth_url` hands out a sign-in link bound
+//! to them; `authenticate` finishes it from a pasted callback URL when the browser could
+//! not reach our `/callback` (the link is refused for any other Spotify account).
+
+use crate::core::platform::Platform;
+use crate::mcp::model::ToolResult;
+use crate::oauth::flow;
+use crate::oauth::FLOW_TTL;
+use crate::tools::{check_known, object_schema, Toolbox};
+use serde_json::{json, Value};
+
+pub fn get_auth_url_definition() -> Value {
+    json!({
+        "name": "get_auth_url",
+        "title": "Get Spotify sign-in link",
+        "description": "Get a link that signs the current user in to Spotify again. Use it when a tool says Spotify must be re-linked (access revoked or expired). Give the link to the user; it is valid for 10 minutes.",
+        "inputSchema": {"type": "object", "properties": {}, "additionalProperties": false},
+        "outputSchema": {"type": "object", "properties": {"url": {"type": "string"}, "expires_in_seconds": {"type": "integer"}}, "required": ["url", "expires_in_seconds"]},
+        "annotations": {"title": "Get Spotify sign-in link", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": false, "openWorldHint": false}
+    })
+}
+
+pub fn authenticate_definition() -> Value {
+    json!({
+        "name": "authenticate",
+        "title": "Finish Spotify sign-in",
+        "description": "Finish a sign-in started with get_auth_url when the browser could not load the page it was sent back to: pass the full address from the browser's address bar (it contains code= and state=).",
+        "inputSchema": object_schema(json!({
+            "callback_url": {"type": "string", "minLength": 1, "maxLength": 8192, "description": "The full URL the browser was redirected to after signing in to Spotify."}
+        }), &["callback_url"]),
+        "outputSchema": {"type": "object", "properties": {"linked": {"type": "boolean"}}, "required": ["linked"]},
+        "annotations": {"title": "Finish Spotify sign-in", "readOnlyHint": false, "destructiveHint": false, "idempotentHint": false, "openWorldHint": true}
+    })
+}
+
+pub fn get_auth_url<P: Platform>(tb: &Toolbox<'_, P>) -> ToolResult {
+    match flow::relink_url(tb.ctx, &tb.principal.uk) {
+        Some(url) => ToolResult::ok(
+            format!("Open this link to sign in to Spotify again (valid for 10 minutes): {url}"),
+            json!({"url": url, "expires_in_seconds": FLOW_TTL}),
+        ),
+        None => ToolResult::error("Could not create a sign-in link; try again."),
+    }
+}
+
+pub async fn authenticate<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> ToolResult {
+    if let Err(e) = check_known(args, &["callback_url"]) {
+        return e;
+    }
+    let Some(url) = args.get("callback_url").and_then(Value::as_str).filter(|u| !u.is_empty()) else {
+        return ToolResult::error("callback_url is required: the full address the browser ended on after signing in.");
+    };
+    match flow::finish_relink(tb.ctx, &tb.principal.uk, url).await {
+        Ok(()) => ToolResult::ok("Spotify is linked again. You can retry what failed.", json!({"linked": true})),
+        Err(e) => ToolResult::error(format!("Could not finish the sign-in: {e}.")),
+    }
+}

@@ -1,0 +1,144 @@
+//! `search_tracks`: one Spotify call (`GET /v1/search`).
+
+use crate::core::platform::Platform;
+use crate::mcp::model::ToolResult;
+use crate::tools::{check_known, errors, object_schema, Toolbox};
+use serde_json::{json, Value};
+
+/// Spotify's cap since February 2026; more gives a 400, so we clamp and say so.
+pub const MAX_LIMIT: u64 = 10;
+const DEFAULT_LIMIT: u64 = 5;
+const MAX_OFFSET: u64 = 1000;
+
+pub fn definition() -> Value {
+    json!({
+        "name": "search_tracks",
+        "title": "Search tracks",
+        "description": "Search Spotify's catalogue for tracks by title, artist or album words. Returns track names, artists, album, duration and the spotify:track URI to use with other tools. At most 10 results per call; use offset for more.",
+        "inputSchema": object_schema(json!({
+            "query": {"type": "string", "minLength": 1, "maxLength": 500, "description": "Search words, e.g. \"bohemian rhapsody queen\"; Spotify field filters like artist:queen work too."},
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT, "description": "Results to return (1-10)."},
+            "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0, "description": "Index of the first result, for paging."},
+            "market": {"type": "string", "pattern": "^[A-Z]{2}$", "description": "ISO 3166-1 alpha-2 country code; only tracks playable there are returned."}
+        }), &["query"]),
+        "outputSchema": {
+            "type": "object",
+            "properties": {
+                "query": {"type": "string"},
+                "total": {"type": "integer"},
+                "offset": {"type": "integer"},
+                "limit": {"type": "integer"},
+                "tracks": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "uri": {"type": "string"}, "name": {"type": "string"},
+                    "artists": {"type": "array", "items": {"type": "string"}}, "album": {"type": "string"},
+                    "duration_ms": {"type": "integer"}, "explicit": {"type": "boolean"}, "url": {"type": "string"}
+                }, "required": ["id", "uri", "name", "artists"]}},
+                "note": {"type": "string"}
+            },
+            "required": ["query", "total", "offset", "limit", "tracks"]
+        },
+        "annotations": {"title": "Search tracks", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": true}
+    })
+}
+
+fn duration(ms: u64) -> String {
+    let s = ms / 1000;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+pub fn compact_track(t: &Value) -> Value {
+    let artists: Vec<&str> =
+        t["artists"].as_array().map(|a| a.iter().filter_map(|x| x["name"].as_str()).collect()).unwrap_or_default();
+    json!({
+        "id": t["id"], "uri": t["uri"], "name": t["name"], "artists": artists,
+        "album": t["album"]["name"].as_str().unwrap_or(""),
+        "duration_ms": t["duration_ms"].as_u64().unwrap_or(0),
+        "explicit": t["explicit"].as_bool().unwrap_or(false),
+        "url": t["external_urls"]["spotify"].as_str().unwrap_or(""),
+    })
+}
+
+pub async fn search_tracks<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> ToolResult {
+    if let Err(e) = check_known(args, &["query", "limit", "offset", "market"]) {
+        return e;
+    }
+    let Some(query) =
+        args.get("query").and_then(Value::as_str).map(str::trim).filter(|q| !q.is_empty() && q.len() <= 500)
+    else {
+        return ToolResult::error("query is required: a non-empty string of search words (at most 500 characters).");
+    };
+    let mut notes = Vec::new();
+    let limit = match args.get("limit") {
+        None | Some(Value::Null) => DEFAULT_LIMIT,
+        Some(v) => match v.as_u64() {
+            Some(0) | None => return ToolResult::error("limit must be an integer from 1 to 10."),
+            Some(n) if n > MAX_LIMIT => {
+                notes.push(format!("limit {n} was reduced to {MAX_LIMIT}, Spotify's maximum; use offset to page."));
+                MAX_LIMIT
+            }
+            Some(n) => n,
+        },
+    };
+    let offset = match args.get("offset") {
+        None | Some(Value::Null) => 0,
+        Some(v) => match v.as_u64() {
+            Some(n) if n <= MAX_OFFSET => n,
+            _ => return ToolResult::error("offset must be an integer from 0 to 1000."),
+        },
+    };
+    let mut query_params = vec![
+        ("q", query.to_string()),
+        ("type", "track".to_string()),
+        ("limit", limit.to_string()),
+        ("offset", offset.to_string()),
+    ];
+    if let Some(m) = args.get("market") {
+        match m.as_str() {
+            Some(m) if m.len() == 2 && m.bytes().all(|b| b.is_ascii_uppercase()) => {
+                query_params.push(("market", m.to_string()))
+            }
+            _ => return ToolResult::error("market must be a two-letter country code such as \"US\" or \"DE\"."),
+        }
+    }
+    let mut session = match tb.session().await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let result = session.call("GET", "/v1/search", &query_params, None).await;
+    tb.count(&session);
+    let body = match result {
+        Ok(b) => b,
+        Err(e) => return errors::describe(tb.ctx, &tb.principal.uk, e),
+    };
+    let tracks: Vec<Value> = body["tracks"]["items"]
+        .as_array()
+        .map(|a| a.iter().filter(|t| t.is_object()).map(compact_track).collect())
+        .unwrap_or_default();
+    let total = body["tracks"]["total"].as_u64().unwrap_or(tracks.len() as u64);
+    let mut text = if tracks.is_empty() {
+        format!("No tracks found for \"{query}\".")
+    } else {
+        let mut s = format!("{} of {total} tracks for \"{query}\":", tracks.len());
+        for (i, t) in tracks.iter().enumerate() {
+            let artists: Vec<&str> =
+                t["artists"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            s.push_str(&format!(
+                "\n{}. {} — {} ({}, {}) {}",
+                offset + i as u64 + 1,
+                t["name"].as_str().unwrap_or("?"),
+                artists.join(", "),
+                t["album"].as_str().unwrap_or(""),
+                duration(t["duration_ms"].as_u64().unwrap_or(0)),
+                t["uri"].as_str().unwrap_or("")
+            ));
+        }
+        s
+    };
+    let mut out = json!({"query": query, "total": total, "offset": offset, "limit": limit, "tracks": tracks});
+    if !notes.is_empty() {
+        let note = notes.join(" ");
+        text.push_str(&format!("\nNote: {note}"));
+        out["note"] = json!(note);
+    }
+    ToolResult::ok(text, out)
+}
