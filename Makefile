@@ -1,5 +1,5 @@
 # The two commands a new user needs: `make dev` (run locally) and `make test` (every test).
-.PHONY: setup dev test build fmt lint
+.PHONY: setup dev test build fmt lint bench
 setup:
 	bash scripts/setup.sh
 dev: setup
@@ -13,3 +13,5 @@ fmt:
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+bench: setup
+	bash scripts/bench.sh

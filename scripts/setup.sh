@@ -21,4 +21,10 @@ fi
 if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+# The official Python MCP SDK client for the integration suite (2026-07-28 era).
+if ! "$TOOLS_ROOT/py/bin/python" -c "import mcp, sys; sys.exit(0)" 2>/dev/null \
+   || [ "$("$TOOLS_ROOT/py/bin/pip" show mcp 2>/dev/null | awk '/^Version/{print $2}')" != "$PY_MCP_VERSION" ]; then
+  python3 -m venv "$TOOLS_ROOT/py"
+  "$TOOLS_ROOT/py/bin/pip" install -q "mcp==$PY_MCP_VERSION"
+fi
 echo "setup: ok (worker-build $WORKER_BUILD_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, wrangler $(node_modules/.bin/wrangler --version 2>/dev/null | tail -n1))"

@@ -2,6 +2,7 @@
 # The cache survives between runs (CI caches ~/.cache); a fresh machine fills it once.
 TOOLS_ROOT="${SPOTIFY_MCP_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/spotify-mcp-edge/tools}"
 WORKER_BUILD_VERSION=0.8.7
+PY_MCP_VERSION=2.3.0
 # wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock, byte for byte.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' "$ROOT/Cargo.lock")"
@@ -10,3 +11,4 @@ export WASM_BINDGEN_BIN="$TOOLS_ROOT/bin/wasm-bindgen"
 export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
 export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
 export WRANGLER_SEND_METRICS=false
+export SPOTIFY_MCP_PYTHON="$TOOLS_ROOT/py/bin/python"

@@ -1,1 +1,411 @@
-pub fn placeholder() {}
+//! A local stand-in for Spotify's accounts service and Web API, so the Worker's whole flow
+//! (sign-in, token refresh, Web API calls, error paths) runs offline in tests and in
+//! `make dev`. Shapes follow Spotify's; behaviour is driven by per-user state that tests can
+//! change (expire or revoke a user's tokens) in-process or over `/__emulator/*`.
+#![forbid(unsafe_code)]
+
+mod catalog;
+
+use base64::Engine;
+use serde_json::{json, Value};
+use sha2::Digest;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub client_id: String,
+    pub client_secret: String,
+    /// `None`: any http(s) redirect URI is accepted.
+    pub redirect_uris: Option<Vec<String>>,
+    pub access_token_ttl_secs: u64,
+    /// Spotify usually answers a refresh without a new refresh token; `true` rotates it.
+    pub rotate_refresh_tokens: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            client_id: "emulator-client-id".into(),
+            client_secret: "emulator-client-secret".into(),
+            redirect_uris: None,
+            access_token_ttl_secs: 3600,
+            rotate_refresh_tokens: false,
+        }
+    }
+}
+
+struct Code {
+    user: String,
+    client_id: String,
+    redirect_uri: String,
+    scope: String,
+    challenge: Option<String>,
+    expires: Instant,
+}
+
+struct Access {
+    user: String,
+    expires: Instant,
+}
+
+struct Refresh {
+    user: String,
+    scope: String,
+}
+
+#[derive(Default)]
+struct State {
+    codes: HashMap<String, Code>,
+    access: HashMap<String, Access>,
+    refresh: HashMap<String, Refresh>,
+    counts: HashMap<String, usize>,
+    seq: u64,
+}
+
+struct Shared {
+    config: Config,
+    state: Mutex<State>,
+}
+
+pub struct Emulator {
+    shared: Arc<Shared>,
+    server: Arc<tiny_http::Server>,
+    threads: Vec<JoinHandle<()>>,
+    port: u16,
+}
+
+impl Emulator {
+    pub fn start(port: u16, config: Config) -> std::io::Result<Emulator> {
+        let server = tiny_http::Server::http(("127.0.0.1", port)).map_err(std::io::Error::other)?;
+        let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
+        let server = Arc::new(server);
+        let shared = Arc::new(Shared { config, state: Mutex::new(State::default()) });
+        let threads = (0..4)
+            .map(|_| {
+                let (server, shared) = (server.clone(), shared.clone());
+                std::thread::spawn(move || {
+                    while let Ok(mut req) = server.recv() {
+                        let mut body = String::new();
+                        let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
+                        let (status, headers, text) = shared.handle(&req, &body);
+                        let mut resp = tiny_http::Response::from_string(text).with_status_code(status);
+                        for (k, v) in headers {
+                            if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+                                resp.add_header(h);
+                            }
+                        }
+                        let _ = req.respond(resp);
+                    }
+                })
+            })
+            .collect();
+        Ok(Emulator { shared, server, threads, port })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Every access token of this user answers 401 "The access token expired" from now on.
+    pub fn expire_access_tokens(&self, user: &str) {
+        self.shared.expire(user);
+    }
+
+    /// Refreshing with this user's refresh tokens fails with `invalid_grant` from now on.
+    pub fn revoke_refresh_tokens(&self, user: &str) {
+        self.shared.revoke(user);
+    }
+
+    pub fn request_count(&self, method_and_path: &str) -> usize {
+        self.shared.state.lock().unwrap().counts.get(method_and_path).copied().unwrap_or(0)
+    }
+
+    pub fn reset_counts(&self) {
+        self.shared.state.lock().unwrap().counts.clear();
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.server.unblock();
+        for _ in &self.threads {
+            self.server.unblock();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+type Reply = (u16, Vec<(String, String)>, String);
+
+fn json_reply(status: u16, v: Value) -> Reply {
+    (status, vec![("Content-Type".into(), "application/json".into())], v.to_string())
+}
+
+fn api_error(status: u16, message: &str) -> Reply {
+    json_reply(status, json!({"error": {"status": status, "message": message}}))
+}
+
+fn oauth_error(status: u16, code: &str, description: &str) -> Reply {
+    json_reply(status, json!({"error": code, "error_description": description}))
+}
+
+fn html(status: u16, text: &str) -> Reply {
+    (status, vec![("Content-Type".into(), "text/html; charset=utf-8".into())], format!("<!doctype html><p>{text}</p>"))
+}
+
+fn redirect(location: String) -> Reply {
+    (302, vec![("Location".into(), location)], String::new())
+}
+
+fn form(text: &str) -> HashMap<String, String> {
+    url::form_urlencoded::parse(text.as_bytes()).into_owned().collect()
+}
+
+fn with_params(base: &str, params: &[(&str, &str)]) -> String {
+    match url::Url::parse(base) {
+        Ok(mut u) => {
+            u.query_pairs_mut().extend_pairs(params);
+            u.to_string()
+        }
+        Err(_) => base.to_string(),
+    }
+}
+
+impl Shared {
+    fn token(&self, st: &mut State, prefix: &str) -> String {
+        st.seq += 1;
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let digest = sha2::Sha256::digest(format!("{prefix}{}{nanos}{:p}", st.seq, &st.seq).as_bytes());
+        format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..24]))
+    }
+
+    fn expire(&self, user: &str) {
+        let mut st = self.state.lock().unwrap();
+        let past = Instant::now().checked_sub(Duration::from_secs(1)).unwrap_or_else(Instant::now);
+        st.access.values_mut().filter(|a| a.user == user).for_each(|a| a.expires = past);
+    }
+
+    fn revoke(&self, user: &str) {
+        self.state.lock().unwrap().refresh.retain(|_, r| r.user != user);
+    }
+
+    fn handle(&self, req: &tiny_http::Request, body: &str) -> Reply {
+        let url = url::Url::parse(&format!("http://emulator{}", req.url()))
+            .unwrap_or_else(|_| url::Url::parse("http://emulator/").unwrap());
+        let method = req.method().as_str().to_string();
+        let path = url.path().to_string();
+        *self.state.lock().unwrap().counts.entry(format!("{method} {path}")).or_insert(0) += 1;
+        let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
+        let header = |name: &str| {
+            req.headers()
+                .iter()
+                .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+                .map(|h| h.value.as_str().to_string())
+        };
+        match (method.as_str(), path.as_str()) {
+            ("GET", "/authorize") => self.authorize(&query),
+            ("POST", "/api/token") => self.token_endpoint(&form(body), header("authorization")),
+            ("POST", "/__emulator/expire") => {
+                self.expire(query.get("user").map(String::as_str).unwrap_or(""));
+                json_reply(200, json!({"ok": true}))
+            }
+            ("POST", "/__emulator/revoke") => {
+                self.revoke(query.get("user").map(String::as_str).unwrap_or(""));
+                json_reply(200, json!({"ok": true}))
+            }
+            ("GET", "/__emulator/counts") => json_reply(200, json!(self.state.lock().unwrap().counts)),
+            ("POST", "/__emulator/reset-counts") => {
+                self.state.lock().unwrap().counts.clear();
+                json_reply(200, json!({"ok": true}))
+            }
+            (_, p) if p.starts_with("/v1/") => {
+                let token = header("authorization").and_then(|h| h.strip_prefix("Bearer ").map(str::to_string));
+                let user = {
+                    let st = self.state.lock().unwrap();
+                    match token.as_deref().and_then(|t| st.access.get(t)) {
+                        None => return api_error(401, "Invalid access token"),
+                        Some(a) if a.expires <= Instant::now() => return api_error(401, "The access token expired"),
+                        Some(a) => a.user.clone(),
+                    }
+                };
+                self.web_api(&method, p, &query, &user)
+            }
+            _ => api_error(404, "Service not found"),
+        }
+    }
+
+    fn authorize(&self, q: &HashMap<String, String>) -> Reply {
+        if q.get("client_id") != Some(&self.config.client_id) {
+            return html(400, "INVALID_CLIENT: Invalid client");
+        }
+        let Some(redirect_uri) =
+            q.get("redirect_uri").filter(|r| r.starts_with("http://") || r.starts_with("https://"))
+        else {
+            return html(400, "INVALID_CLIENT: Invalid redirect URI");
+        };
+        if let Some(allowed) = &self.config.redirect_uris {
+            if !allowed.contains(redirect_uri) {
+                return html(400, "INVALID_CLIENT: Invalid redirect URI");
+            }
+        }
+        let state = q.get("state").cloned().unwrap_or_default();
+        if q.get("response_type").map(String::as_str) != Some("code") {
+            return redirect(with_params(redirect_uri, &[("error", "unsupported_response_type"), ("state", &state)]));
+        }
+        if q.get("emulator_deny").map(String::as_str) == Some("1") {
+            return redirect(with_params(redirect_uri, &[("error", "access_denied"), ("state", &state)]));
+        }
+        let user = q.get("emulator_user").cloned().unwrap_or_else(|| "alice".into());
+        let mut st = self.state.lock().unwrap();
+        let code = self.token(&mut st, "code-");
+        st.codes.insert(
+            code.clone(),
+            Code {
+                user,
+                client_id: self.config.client_id.clone(),
+                redirect_uri: redirect_uri.clone(),
+                scope: q.get("scope").cloned().unwrap_or_default(),
+                challenge: q.get("code_challenge").cloned(),
+                expires: Instant::now() + Duration::from_secs(600),
+            },
+        );
+        redirect(with_params(redirect_uri, &[("code", &code), ("state", &state)]))
+    }
+
+    fn token_endpoint(&self, f: &HashMap<String, String>, auth: Option<String>) -> Reply {
+        let (id, secret) = match auth.as_deref().and_then(|a| a.strip_prefix("Basic ")) {
+            Some(b) => {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()
+                    .and_then(|d| String::from_utf8(d).ok());
+                match decoded.as_deref().and_then(|d| d.split_once(':')) {
+                    Some((i, s)) => (i.to_string(), s.to_string()),
+                    None => return oauth_error(400, "invalid_client", "Invalid client"),
+                }
+            }
+            None => {
+                (f.get("client_id").cloned().unwrap_or_default(), f.get("client_secret").cloned().unwrap_or_default())
+            }
+        };
+        if id != self.config.client_id || secret != self.config.client_secret {
+            return oauth_error(400, "invalid_client", "Invalid client");
+        }
+        let mut st = self.state.lock().unwrap();
+        let (user, scope, new_refresh) = match f.get("grant_type").map(String::as_str) {
+            Some("authorization_code") => {
+                let Some(code) = f.get("code").and_then(|c| st.codes.remove(c)) else {
+                    return oauth_error(400, "invalid_grant", "Invalid authorization code");
+                };
+                if code.expires <= Instant::now() || code.client_id != id {
+                    return oauth_error(400, "invalid_grant", "Invalid authorization code");
+                }
+                if f.get("redirect_uri") != Some(&code.redirect_uri) {
+                    return oauth_error(400, "invalid_grant", "Invalid redirect URI");
+                }
+                if let Some(challenge) = &code.challenge {
+                    let verifier = f.get("code_verifier").map(String::as_str).unwrap_or("");
+                    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+                    if &computed != challenge {
+                        return oauth_error(400, "invalid_grant", "code_verifier was incorrect");
+                    }
+                }
+                (code.user, code.scope, true)
+            }
+            Some("refresh_token") => {
+                let Some(rt) = f.get("refresh_token") else {
+                    return oauth_error(400, "invalid_request", "refresh_token must be supplied");
+                };
+                let Some(r) = st.refresh.get(rt) else {
+                    return oauth_error(400, "invalid_grant", "Refresh token revoked");
+                };
+                let (user, scope) = (r.user.clone(), r.scope.clone());
+                if self.config.rotate_refresh_tokens {
+                    st.refresh.remove(rt);
+                }
+                (user, scope, self.config.rotate_refresh_tokens)
+            }
+            _ => {
+                return oauth_error(
+                    400,
+                    "unsupported_grant_type",
+                    "grant_type must be authorization_code or refresh_token",
+                )
+            }
+        };
+        let access = self.token(&mut st, "emu-at-");
+        let ttl = self.config.access_token_ttl_secs;
+        st.access
+            .insert(access.clone(), Access { user: user.clone(), expires: Instant::now() + Duration::from_secs(ttl) });
+        let mut out = json!({"access_token": access, "token_type": "Bearer", "scope": scope, "expires_in": ttl});
+        if new_refresh {
+            let refresh = self.token(&mut st, "emu-rt-");
+            st.refresh.insert(refresh.clone(), Refresh { user, scope });
+            out["refresh_token"] = json!(refresh);
+        }
+        json_reply(200, out)
+    }
+
+    fn web_api(&self, method: &str, path: &str, q: &HashMap<String, String>, user: &str) -> Reply {
+        match (method, path) {
+            ("GET", "/v1/me") => {
+                let mut chars = user.chars();
+                let display =
+                    chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default();
+                json_reply(
+                    200,
+                    json!({
+                        "id": user, "display_name": display, "type": "user", "uri": format!("spotify:user:{user}"),
+                        "href": format!("https://api.spotify.com/v1/users/{user}"),
+                        "external_urls": {"spotify": format!("https://open.spotify.com/user/{user}")}, "images": [],
+                    }),
+                )
+            }
+            ("GET", "/v1/search") => search(q),
+            _ => api_error(404, "Service not found"),
+        }
+    }
+}
+
+fn search(q: &HashMap<String, String>) -> Reply {
+    let Some(query) = q.get("q").filter(|s| !s.trim().is_empty()) else { return api_error(400, "No search query") };
+    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => 5,
+        Some(Ok(l)) if (1..=10).contains(&l) => l,
+        _ => return api_error(400, "Invalid limit"),
+    };
+    let offset = match q.get("offset").map(|o| o.parse::<usize>()) {
+        None => 0,
+        Some(Ok(o)) if o <= 1000 => o,
+        _ => return api_error(400, "Invalid offset"),
+    };
+    let types: Vec<&str> = q.get("type").map(|t| t.split(',').collect()).unwrap_or_default();
+    let known = ["track", "album", "artist", "playlist", "show", "episode"];
+    if types.is_empty() || types.iter().any(|t| !known.contains(t)) {
+        return api_error(400, "Bad search type field");
+    }
+    let mut out = json!({});
+    for t in types {
+        let items: Vec<Value> = match t {
+            "track" => catalog::search_tracks(query).into_iter().map(catalog::track).collect(),
+            _ => Vec::new(),
+        };
+        let total = items.len();
+        let page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+        let href = format!(
+            "https://api.spotify.com/v1/search?query={}&type={t}&offset={offset}&limit={limit}",
+            url::form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>()
+        );
+        let next = (offset + limit < total)
+            .then(|| href.replace(&format!("offset={offset}"), &format!("offset={}", offset + limit)));
+        out[format!("{t}s")] = json!({"href": href, "items": page, "limit": limit, "next": next, "offset": offset, "previous": Value::Null, "total": total});
+    }
+    json_reply(200, out)
+}

@@ -1,0 +1,59 @@
+// CPU per request of the Worker under `wrangler dev`: signs a user in (through the emulator),
+// then sends N authenticated tools/list and N tools/call search_tracks requests, and reads the
+// CPU time (utime + stime, from /proc) of every workerd process before and after each batch.
+// Usage: node bench/cpu.mjs <worker base URL> [N]   (scripts/bench.sh starts everything)
+import { readFileSync, readdirSync } from 'node:fs';
+import { signInWithBrowser } from '../tests/clients/browser.mjs';
+import { createHash, randomBytes } from 'node:crypto';
+
+const [base, nArg] = process.argv.slice(2);
+const N = Number(nArg || 300);
+const TICKS = 100; // USER_HZ on Linux
+
+function workerdCpuTicks() {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes('workerd')) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch { /* process went away */ }
+  }
+  return total;
+}
+
+async function token() {
+  const redirect = 'http://127.0.0.1:9/bench';
+  const reg = await (await fetch(`${base}/register`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'bench', redirect_uris: [redirect], token_endpoint_auth_method: 'none' }) })).json();
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const url = new URL(`${base}/authorize`);
+  Object.entries({ response_type: 'code', client_id: reg.client_id, redirect_uri: redirect, state: 's', code_challenge: challenge, code_challenge_method: 'S256' })
+    .forEach(([k, v]) => url.searchParams.set(k, v));
+  const back = await signInWithBrowser(url.toString(), 'bench-user');
+  const tok = await (await fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: back.searchParams.get('code'), redirect_uri: redirect, code_verifier: verifier, client_id: reg.client_id }) })).json();
+  return tok.access_token;
+}
+
+async function batch(label, access, body) {
+  const headers = { authorization: `Bearer ${access}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
+  for (let i = 0; i < 10; i++) await fetch(`${base}/mcp`, { method: 'POST', headers, body }); // warm up
+  const before = workerdCpuTicks();
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const r = await fetch(`${base}/mcp`, { method: 'POST', headers, body });
+    if (r.status !== 200) throw new Error(`${label}: HTTP ${r.status}`);
+    await r.arrayBuffer();
+  }
+  const wall = performance.now() - t0;
+  const cpuMs = ((workerdCpuTicks() - before) * 1000) / TICKS;
+  console.log(`${label}: ${N} requests, workerd CPU ${cpuMs.toFixed(0)} ms total = ${(cpuMs / N).toFixed(2)} ms/request; wall ${(wall / N).toFixed(2)} ms/request`);
+}
+
+const access = await token();
+await batch('tools/list', access, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }));
+await batch('tools/call search_tracks', access, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_tracks', arguments: { query: 'love', limit: 5 } } }));

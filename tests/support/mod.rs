@@ -1,0 +1,357 @@
+//! Starts the real Worker under `wrangler dev` (workerd, local KV) next to the Spotify
+//! emulator, on free ports, and drives both over HTTP like a client and a browser would.
+#![allow(dead_code)]
+
+use base64::Engine;
+use serde_json::{json, Value};
+use sha2::Digest;
+use spotify_emulator::{Config as EmulatorConfig, Emulator};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub struct Stack {
+    pub emulator: Emulator,
+    pub base: String,
+    pub persist_dir: PathBuf,
+    child: Child,
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One Worker and one emulator for the whole test binary (starting workerd takes seconds).
+pub fn stack() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    STACK.get_or_init(Stack::start)
+}
+
+pub const TEST_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+
+impl Stack {
+    pub fn start() -> Stack {
+        let root = root();
+        let wrangler = root.join("node_modules/.bin/wrangler");
+        assert!(wrangler.exists(), "wrangler is not installed: run `make setup` (or `make test`) first");
+        assert!(
+            root.join("build/worker/shim.mjs").exists(),
+            "the Worker is not built: run `make test`, which builds it before the tests"
+        );
+        let emulator = Emulator::start(0, EmulatorConfig::default()).expect("emulator starts");
+        let port = free_port();
+        let inspector = free_port();
+        let persist_dir = std::env::temp_dir().join(format!("spotify-mcp-e2e-{}-{port}", std::process::id()));
+        let emu = emulator.base_url();
+        let vars = [
+            format!("SPOTIFY_CLIENT_ID:{}", EmulatorConfig::default().client_id),
+            format!("SPOTIFY_CLIENT_SECRET:{}", EmulatorConfig::default().client_secret),
+            format!("TOKEN_ENCRYPTION_KEY:{TEST_KEY}"),
+            format!("SPOTIFY_ACCOUNTS_BASE_URL:{emu}"),
+            format!("SPOTIFY_API_BASE_URL:{emu}"),
+        ];
+        // A watcher shell ends wrangler when this test process ends (statics are never dropped).
+        let mut cmd = format!(
+            "'{}' dev --ip 127.0.0.1 --port {port} --inspector-port {inspector} --persist-to '{}' --log-level warn",
+            wrangler.display(),
+            persist_dir.display()
+        );
+        for v in &vars {
+            cmd.push_str(&format!(" --var '{v}'"));
+        }
+        let script = format!(
+            "{cmd} & w=$!; while kill -0 {parent} 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 0.5; done; kill $w 2>/dev/null; wait $w",
+            parent = std::process::id()
+        );
+        let mut child = Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .current_dir(&root)
+            .env("SPOTIFY_MCP_SKIP_BUILD", "1")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("wrangler dev starts");
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !line.contains("ENOTFOUND") {
+                    eprintln!("[wrangler] {line}");
+                }
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || for _ in BufReader::new(stdout).lines().map_while(Result::ok) {});
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Ok(r) = agent().get(&format!("{base}/health")).call() {
+                if r.status() == 200 {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "wrangler dev did not answer /health within 90 s");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        Stack { emulator, base, persist_dir, child }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().redirects(0).timeout(Duration::from_secs(30)).build()
+}
+
+/// A response of any status, as (status, headers, body).
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn headers_all(&self, name: &str) -> Vec<&str> {
+        self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON (HTTP {}): {}", self.status, self.body))
+    }
+    /// `name=value` of a Set-Cookie header.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers_all("set-cookie")
+            .into_iter()
+            .filter_map(|c| c.split(';').next())
+            .find(|kv| kv.starts_with(&format!("{name}=")))
+            .map(str::to_string)
+    }
+}
+
+fn finish(result: Result<ureq::Response, ureq::Error>) -> Resp {
+    let r = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let status = r.status();
+    let mut headers = Vec::new();
+    for n in r.headers_names() {
+        for v in r.all(&n) {
+            headers.push((n.clone(), v.to_string()));
+        }
+    }
+    Resp { status, headers, body: r.into_string().unwrap_or_default() }
+}
+
+pub fn get(url: &str, headers: &[(&str, &str)]) -> Resp {
+    let mut req = agent().get(url);
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    finish(req.call())
+}
+
+pub fn post(url: &str, headers: &[(&str, &str)], body: &str) -> Resp {
+    let mut req = agent().post(url);
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    finish(req.send_string(body))
+}
+
+pub fn post_form(url: &str, headers: &[(&str, &str)], form: &[(&str, &str)]) -> Resp {
+    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    let mut h = headers.to_vec();
+    h.push(("content-type", "application/x-www-form-urlencoded"));
+    post(url, &h, &body)
+}
+
+pub fn pkce() -> (String, String) {
+    let verifier = format!("v{}", rand_hex(30));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+pub fn rand_hex(n: usize) -> String {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::new();
+    while out.len() < n {
+        let mut h = RandomState::new().build_hasher();
+        h.write_usize(out.len());
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out.truncate(n);
+    out
+}
+
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url).ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// The value of a hidden form field in our consent page.
+pub fn form_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no field {name} in page")) + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end]
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+pub struct Client {
+    pub client_id: String,
+    pub redirect_uri: String,
+}
+
+pub fn register(stack: &Stack, name: &str) -> Client {
+    let redirect_uri = "http://127.0.0.1:9/callback".to_string();
+    let r = post(
+        &stack.url("/register"),
+        &[("content-type", "application/json")],
+        &json!({"client_name": name, "redirect_uris": [redirect_uri], "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]})
+        .to_string(),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    Client { client_id: r.json()["client_id"].as_str().unwrap().to_string(), redirect_uri }
+}
+
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// What the browser part of the flow returns: the redirect to the client, and the cookies.
+pub struct BrowserResult {
+    pub location: String,
+}
+
+/// Walks the browser part: our consent page, approval, the emulator's sign-in as `user`,
+/// our callback. Returns where the client's redirect URI was sent.
+pub fn browser_flow(stack: &Stack, client: &Client, user: &str, state: &str, challenge: &str) -> BrowserResult {
+    let mut url = url::Url::parse(&stack.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client.client_id)
+        .append_pair("redirect_uri", &client.redirect_uri)
+        .append_pair("state", state)
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("resource", &stack.url("/mcp"));
+    let consent = get(url.as_str(), &[]);
+    assert_eq!(consent.status, 200, "{}", consent.body);
+    let csrf_cookie = consent.cookie("__Host-mcp_csrf").expect("csrf cookie");
+    let approve = post_form(
+        &stack.url("/authorize"),
+        &[("cookie", &csrf_cookie)],
+        &[
+            ("request", &form_field(&consent.body, "request")),
+            ("csrf", &form_field(&consent.body, "csrf")),
+            ("decision", "approve"),
+        ],
+    );
+    assert_eq!(approve.status, 302, "{}", approve.body);
+    let bind_cookie = approve.cookie("__Host-mcp_bind").expect("bind cookie");
+    let to_spotify = approve.header("location").unwrap().to_string();
+    assert!(to_spotify.starts_with(&stack.emulator.base_url()), "{to_spotify}");
+    let signed_in = get(&format!("{to_spotify}&emulator_user={user}"), &[]);
+    assert_eq!(signed_in.status, 302, "{}", signed_in.body);
+    let callback = signed_in.header("location").unwrap().to_string();
+    let back = get(&callback, &[("cookie", &bind_cookie)]);
+    assert_eq!(back.status, 302, "{}", back.body);
+    BrowserResult { location: back.header("location").unwrap().to_string() }
+}
+
+pub fn exchange(stack: &Stack, client: &Client, code: &str, verifier: &str) -> Resp {
+    post_form(
+        &stack.url("/token"),
+        &[],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &client.redirect_uri),
+            ("code_verifier", verifier),
+            ("client_id", &client.client_id),
+            ("resource", &stack.url("/mcp")),
+        ],
+    )
+}
+
+/// The whole dance for one user: register, consent, Spotify sign-in, token.
+pub fn sign_in(stack: &Stack, user: &str) -> (Client, Tokens) {
+    let client = register(stack, &format!("e2e client for {user}"));
+    let (verifier, challenge) = pkce();
+    let result = browser_flow(stack, &client, user, "st-123", &challenge);
+    assert!(result.location.starts_with(&client.redirect_uri), "{}", result.location);
+    assert_eq!(query_param(&result.location, "state").as_deref(), Some("st-123"));
+    assert_eq!(query_param(&result.location, "iss").as_deref(), Some(stack.base.as_str()));
+    let code = query_param(&result.location, "code").expect("code");
+    let t = exchange(stack, &client, &code, &verifier);
+    assert_eq!(t.status, 200, "{}", t.body);
+    let j = t.json();
+    let tokens = Tokens {
+        access: j["access_token"].as_str().unwrap().into(),
+        refresh: j["refresh_token"].as_str().unwrap().into(),
+    };
+    (client, tokens)
+}
+
+/// One MCP request in the 2025 style (legacy header), returning (status, body).
+pub fn mcp_legacy(stack: &Stack, token: &str, method: &str, params: Value) -> Resp {
+    let auth = format!("Bearer {token}");
+    post(
+        &stack.url("/mcp"),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", "2025-11-25"),
+        ],
+        &json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string(),
+    )
+}
+
+/// One MCP request in the 2026-07-28 style (`_meta` and the matching headers).
+pub fn mcp_modern(stack: &Stack, token: &str, method: &str, mut params: Value) -> Resp {
+    params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    let auth = format!("Bearer {token}");
+    let name = params.get("name").and_then(Value::as_str).map(str::to_string);
+    let mut headers = vec![
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", method),
+    ];
+    if let Some(n) = &name {
+        headers.push(("mcp-name", n.as_str()));
+    }
+    post(
+        &stack.url("/mcp"),
+        &headers,
+        &json!({"jsonrpc": "2.0", "id": 2, "method": method, "params": params}).to_string(),
+    )
+}
+
+pub fn call_tool(stack: &Stack, token: &str, name: &str, args: Value) -> Value {
+    let r = mcp_legacy(stack, token, "tools/call", json!({"name": name, "arguments": args}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["result"].clone()
+}

@@ -1,0 +1,436 @@
+//! The real Worker in `wrangler dev` against the Spotify emulator, over HTTP.
+//! Needs the build and the npm tools: `make test` provides both.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use serde_json::{json, Value};
+use support::*;
+
+fn text(result: &Value) -> String {
+    result["content"][0]["text"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn two_users_sign_in_and_each_sees_only_their_own_account() {
+    let s = stack();
+    let (_, alice) = sign_in(s, "alice");
+    let (_, bob) = sign_in(s, "bob");
+    let a = call_tool(s, &alice.access, "get_my_profile", json!({}));
+    let b = call_tool(s, &bob.access, "get_my_profile", json!({}));
+    assert_eq!(a["isError"], false, "{a}");
+    assert_eq!(a["structuredContent"]["id"], "alice");
+    assert_eq!(b["structuredContent"]["id"], "bob");
+    // The two users' tokens live under different KV prefixes (the token names its prefix).
+    assert_ne!(alice.access.split('.').next(), bob.access.split('.').next());
+}
+
+#[test]
+fn search_tracks_through_both_protocol_eras() {
+    let s = stack();
+    let (_, t) = sign_in(s, "carol");
+    let legacy = call_tool(s, &t.access, "search_tracks", json!({"query": "cafe", "limit": 3}));
+    assert_eq!(legacy["isError"], false, "{legacy}");
+    let tracks = legacy["structuredContent"]["tracks"].as_array().unwrap();
+    assert!(!tracks.is_empty() && tracks.len() <= 3, "{legacy}");
+    assert!(tracks[0]["uri"].as_str().unwrap().starts_with("spotify:track:"));
+    assert!(text(&legacy).contains("spotify:track:"));
+
+    let modern = mcp_modern(
+        s,
+        &t.access,
+        "tools/call",
+        json!({"name": "search_tracks", "arguments": {"query": "cafe", "limit": 25}}),
+    );
+    assert_eq!(modern.status, 200, "{}", modern.body);
+    let r = &modern.json()["result"];
+    assert_eq!(r["resultType"], "complete");
+    assert_eq!(r["structuredContent"]["limit"], 10, "limit is clamped to Spotify's 10");
+    assert!(r["structuredContent"]["note"].as_str().unwrap().contains("reduced to 10"));
+}
+
+#[test]
+fn spotify_token_expiry_is_refreshed_transparently() {
+    let s = stack();
+    let (_, t) = sign_in(s, "dave");
+    assert_eq!(call_tool(s, &t.access, "get_my_profile", json!({}))["isError"], false);
+    let before = s.emulator.request_count("POST /api/token");
+    s.emulator.expire_access_tokens("dave");
+    let r = call_tool(s, &t.access, "get_my_profile", json!({}));
+    assert_eq!(r["isError"], false, "{r}");
+    assert_eq!(r["structuredContent"]["id"], "dave");
+    assert_eq!(s.emulator.request_count("POST /api/token"), before + 1, "exactly one refresh");
+    // The refreshed token was stored: the next call needs no refresh.
+    call_tool(s, &t.access, "get_my_profile", json!({}));
+    assert_eq!(s.emulator.request_count("POST /api/token"), before + 1);
+}
+
+#[test]
+fn revoked_spotify_sign_in_asks_to_relink_with_a_link() {
+    let s = stack();
+    let (_, t) = sign_in(s, "erin");
+    s.emulator.revoke_refresh_tokens("erin");
+    s.emulator.expire_access_tokens("erin");
+    let r = call_tool(s, &t.access, "search_tracks", json!({"query": "love"}));
+    assert_eq!(r["isError"], true);
+    let msg = text(&r);
+    assert!(msg.contains("linked again") && msg.contains(&s.emulator.base_url()), "{msg}");
+    let link = call_tool(s, &t.access, "get_auth_url", json!({}));
+    assert!(link["structuredContent"]["url"].as_str().unwrap().starts_with(&s.emulator.base_url()));
+}
+
+#[test]
+fn relink_by_pasted_callback_url_only_for_the_same_account() {
+    let s = stack();
+    let (_, t) = sign_in(s, "frank");
+    let url =
+        call_tool(s, &t.access, "get_auth_url", json!({}))["structuredContent"]["url"].as_str().unwrap().to_string();
+    // Someone else signing in with frank's link is refused.
+    let other = get(&format!("{url}&emulator_user=mallory"), &[]);
+    let cb = other.header("location").unwrap().to_string();
+    let r = call_tool(s, &t.access, "authenticate", json!({"callback_url": cb}));
+    assert_eq!(r["isError"], true);
+    assert!(text(&r).contains("different account"), "{r}");
+    // Frank himself succeeds.
+    let url =
+        call_tool(s, &t.access, "get_auth_url", json!({}))["structuredContent"]["url"].as_str().unwrap().to_string();
+    let mine = get(&format!("{url}&emulator_user=frank"), &[]);
+    let r = call_tool(s, &t.access, "authenticate", json!({"callback_url": mine.header("location").unwrap()}));
+    assert_eq!(r["isError"], false, "{r}");
+}
+
+#[test]
+fn revoked_and_tampered_tokens_are_refused() {
+    let s = stack();
+    let (client, t) = sign_in(s, "gina");
+    assert_eq!(mcp_legacy(s, &t.access, "tools/list", json!({})).status, 200);
+    let mut tampered = t.access.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let r = mcp_legacy(s, &tampered, "tools/list", json!({}));
+    assert_eq!(r.status, 401);
+    assert!(r.header("www-authenticate").unwrap().contains("invalid_token"));
+    let rv = post_form(&s.url("/revoke"), &[], &[("token", &t.access), ("client_id", &client.client_id)]);
+    assert_eq!(rv.status, 200);
+    assert_eq!(mcp_legacy(s, &t.access, "tools/list", json!({})).status, 401);
+    // Revoking the access token leaves the refresh token working.
+    let r = post_form(
+        &s.url("/token"),
+        &[],
+        &[("grant_type", "refresh_token"), ("refresh_token", &t.refresh), ("client_id", &client.client_id)],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[test]
+fn refresh_tokens_rotate_and_bind_to_their_client() {
+    let s = stack();
+    let (client, t) = sign_in(s, "hank");
+    let other = register(s, "another client");
+    let r = post_form(
+        &s.url("/token"),
+        &[],
+        &[("grant_type", "refresh_token"), ("refresh_token", &t.refresh), ("client_id", &other.client_id)],
+    );
+    assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("invalid_grant")));
+    let r = post_form(
+        &s.url("/token"),
+        &[],
+        &[("grant_type", "refresh_token"), ("refresh_token", &t.refresh), ("client_id", &client.client_id)],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let new = r.json();
+    assert_ne!(new["refresh_token"].as_str().unwrap(), t.refresh);
+    assert_eq!(mcp_legacy(s, new["access_token"].as_str().unwrap(), "tools/list", json!({})).status, 200);
+    let again = post_form(
+        &s.url("/token"),
+        &[],
+        &[("grant_type", "refresh_token"), ("refresh_token", &t.refresh), ("client_id", &client.client_id)],
+    );
+    assert_eq!(again.status, 400, "a rotated refresh token is dead");
+    assert_eq!(mcp_legacy(s, &t.access, "tools/list", json!({})).status, 401, "its access token too");
+}
+
+#[test]
+fn codes_are_single_use_and_pkce_bound() {
+    let s = stack();
+    let client = register(s, "pkce client");
+    let (verifier, challenge) = pkce();
+    let code = query_param(&browser_flow(s, &client, "ivy", "x", &challenge).location, "code").unwrap();
+    let wrong = exchange(s, &client, &code, "wrong-verifier-wrong-verifier-wrong-verifier");
+    assert_eq!((wrong.status, wrong.json()["error"].as_str()), (400, Some("invalid_grant")));
+    let ok = exchange(s, &client, &code, &verifier);
+    assert_eq!(ok.status, 200);
+    let first = ok.json()["access_token"].as_str().unwrap().to_string();
+    let replay = exchange(s, &client, &code, &verifier);
+    assert_eq!((replay.status, replay.json()["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(mcp_legacy(s, &first, "tools/list", json!({})).status, 401, "a replayed code revokes what it issued");
+}
+
+#[test]
+fn consent_is_csrf_protected_and_bound_to_the_browser() {
+    let s = stack();
+    let client = register(s, "<b>Evil & Co</b>");
+    let (_, challenge) = pkce();
+    let mut url = url::Url::parse(&s.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client.client_id)
+        .append_pair("redirect_uri", &client.redirect_uri)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let page = get(url.as_str(), &[]);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("&lt;b&gt;Evil &amp; Co&lt;/b&gt;") && !page.body.contains("<b>Evil"));
+    assert!(page.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+    let cookie = page.cookie("__Host-mcp_csrf").unwrap();
+    let set_cookie = page.headers_all("set-cookie").join("\n");
+    assert!(set_cookie.contains("Secure") && set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+    let form = [
+        ("request", form_field(&page.body, "request")),
+        ("csrf", form_field(&page.body, "csrf")),
+        ("decision", "approve".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // No cookie: refused.
+    assert_eq!(post_form(&s.url("/authorize"), &[], &form).status, 403);
+    // With the cookie: on to Spotify; but the callback without the binding cookie is refused.
+    let ok = post_form(&s.url("/authorize"), &[("cookie", &cookie)], &form);
+    assert_eq!(ok.status, 302);
+    let signed_in = get(&format!("{}&emulator_user=jack", ok.header("location").unwrap()), &[]);
+    let cb = get(signed_in.header("location").unwrap(), &[]);
+    assert_eq!(cb.status, 400);
+    assert!(cb.body.contains("Different browser"));
+}
+
+#[test]
+fn deny_returns_access_denied_to_the_client() {
+    let s = stack();
+    let client = register(s, "denied client");
+    let (_, challenge) = pkce();
+    let mut url = url::Url::parse(&s.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client.client_id)
+        .append_pair("redirect_uri", &client.redirect_uri)
+        .append_pair("state", "s1")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let page = get(url.as_str(), &[]);
+    let cookie = page.cookie("__Host-mcp_csrf").unwrap();
+    let r = post_form(
+        &s.url("/authorize"),
+        &[("cookie", &cookie)],
+        &[
+            ("request", &form_field(&page.body, "request")),
+            ("csrf", &form_field(&page.body, "csrf")),
+            ("decision", "deny"),
+        ],
+    );
+    let loc = r.header("location").unwrap();
+    assert_eq!(query_param(loc, "error").as_deref(), Some("access_denied"));
+    assert_eq!(query_param(loc, "state").as_deref(), Some("s1"));
+    assert_eq!(query_param(loc, "iss").as_deref(), Some(s.base.as_str()));
+}
+
+#[test]
+fn authorize_refuses_unregistered_redirects_and_missing_pkce() {
+    let s = stack();
+    let client = register(s, "strict client");
+    let base = |extra: &[(&str, &str)]| {
+        let mut url = url::Url::parse(&s.url("/authorize")).unwrap();
+        url.query_pairs_mut().append_pair("response_type", "code").append_pair("client_id", &client.client_id);
+        for (k, v) in extra {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+        get(url.as_str(), &[])
+    };
+    let r = base(&[
+        ("redirect_uri", "https://attacker.example/cb"),
+        ("code_challenge", &"a".repeat(43)),
+        ("code_challenge_method", "S256"),
+    ]);
+    assert_eq!(r.status, 400, "an unregistered redirect is an error page, never a redirect");
+    assert!(r.header("location").is_none());
+    let r = base(&[("redirect_uri", &client.redirect_uri)]);
+    assert_eq!(r.status, 302);
+    assert_eq!(query_param(r.header("location").unwrap(), "error").as_deref(), Some("invalid_request"));
+    let r = base(&[
+        ("redirect_uri", &client.redirect_uri),
+        ("code_challenge", &"a".repeat(43)),
+        ("code_challenge_method", "plain"),
+    ]);
+    assert_eq!(query_param(r.header("location").unwrap(), "error").as_deref(), Some("invalid_request"));
+    let r = base(&[
+        ("redirect_uri", &client.redirect_uri),
+        ("code_challenge", &"a".repeat(43)),
+        ("code_challenge_method", "S256"),
+        ("resource", "https://elsewhere.example/mcp"),
+    ]);
+    assert_eq!(query_param(r.header("location").unwrap(), "error").as_deref(), Some("invalid_target"));
+}
+
+#[test]
+fn kv_value_moved_between_users_fails_to_decrypt() {
+    let s = stack();
+    let (_, kim) = sign_in(s, "kim");
+    let (_, leo) = sign_in(s, "leo");
+    let kim_key = format!("u:{}:spotify", kim.access.split('.').next().unwrap());
+    let leo_key = format!("u:{}:spotify", leo.access.split('.').next().unwrap());
+    // `wrangler kv --local` opens the same local store the running workerd uses; a busy
+    // store fails the command now and then, so it is retried.
+    let kv = |args: &[&str]| {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let out = std::process::Command::new(root().join("node_modules/.bin/wrangler"))
+                .args(["kv", "key"])
+                .args(args)
+                .args(["--binding", "TOKENS", "--local", "--persist-to"])
+                .arg(&s.persist_dir)
+                .current_dir(root())
+                .env("WRANGLER_SEND_METRICS", "false")
+                .output()
+                .unwrap();
+            if out.status.success() {
+                return String::from_utf8(out.stdout).unwrap();
+            }
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        panic!("wrangler kv {args:?} failed 5 times: {last}");
+    };
+    let value = kv(&["get", &kim_key]);
+    assert!(!value.contains("sp-") && !value.is_empty(), "stored value is opaque");
+    kv(&["put", &leo_key, value.trim()]);
+    let r = call_tool(s, &leo.access, "get_my_profile", json!({}));
+    assert_eq!(r["isError"], true, "kim's value must not decrypt as leo's: {r}");
+    assert!(text(&r).contains("linked again"));
+}
+
+#[test]
+fn transport_rules() {
+    let s = stack();
+    let (_, t) = sign_in(s, "mia");
+    let auth = format!("Bearer {}", t.access);
+    let r = get(&s.url("/mcp"), &[("authorization", &auth)]);
+    assert_eq!((r.status, r.header("allow")), (405, Some("POST")));
+    let r = post(
+        &s.url("/mcp"),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+        ],
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    );
+    assert_eq!((r.status, r.body.as_str()), (202, ""));
+    let r = post(
+        &s.url("/mcp"),
+        &[("authorization", &auth), ("content-type", "application/json"), ("origin", "https://evil.example")],
+        r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+    );
+    assert_eq!(r.status, 403);
+    let r = post(
+        &s.url("/mcp"),
+        &[("authorization", &auth), ("content-type", "application/json")],
+        r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#,
+    );
+    assert_eq!(r.status, 400);
+    let r = post(&s.url("/mcp"), &[("authorization", &auth), ("content-type", "application/json")], "{not json");
+    assert_eq!((r.status, r.json()["error"]["code"].as_i64()), (400, Some(-32700)));
+    let big = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"x":"{}"}}}}"#, "a".repeat(300 * 1024));
+    assert_eq!(
+        post(&s.url("/mcp"), &[("authorization", &auth), ("content-type", "application/json")], &big).status,
+        413
+    );
+    let r = mcp_modern(s, &t.access, "server/discover", json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json()["result"]["supportedVersions"].as_array().unwrap().contains(&json!("2025-06-18")));
+    let r = mcp_modern(s, &t.access, "no/such", json!({}));
+    assert_eq!((r.status, r.json()["error"]["code"].as_i64()), (404, Some(-32601)));
+    let r = mcp_legacy(
+        s,
+        &t.access,
+        "initialize",
+        json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+    );
+    assert_eq!(r.json()["result"]["protocolVersion"], "2025-06-18");
+    assert!(r.header("mcp-session-id").is_none(), "stateless: no session id");
+    let list = mcp_legacy(s, &t.access, "tools/list", json!({})).json();
+    for tool in list["result"]["tools"].as_array().unwrap() {
+        assert!(tool["inputSchema"]["type"] == "object" && tool["outputSchema"]["type"] == "object", "{tool}");
+        assert!(tool["annotations"]["readOnlyHint"].is_boolean());
+    }
+}
+
+#[test]
+fn discovery_and_unauthenticated_answers() {
+    let s = stack();
+    let r = post(
+        &s.url("/mcp"),
+        &[("content-type", "application/json")],
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+    );
+    assert_eq!(r.status, 401);
+    let www = r.header("www-authenticate").unwrap();
+    assert!(
+        www.contains(&format!("resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"", s.base)),
+        "{www}"
+    );
+    let prm = get(&s.url("/.well-known/oauth-protected-resource/mcp"), &[]).json();
+    assert_eq!(prm["resource"], s.url("/mcp"));
+    assert_eq!(prm["authorization_servers"][0], s.base);
+    let asm = get(&s.url("/.well-known/oauth-authorization-server"), &[]).json();
+    assert_eq!(asm["issuer"], s.base);
+    assert_eq!(asm["code_challenge_methods_supported"], json!(["S256"]));
+    let oidc = get(&s.url("/.well-known/openid-configuration"), &[]);
+    assert_eq!(oidc.status, 404);
+    assert!(oidc.json()["error"].is_string());
+    let health = get(&s.url("/health"), &[]).json();
+    assert_eq!(health["status"], "ok");
+    let bad = post(
+        &s.url("/register"),
+        &[("content-type", "application/json")],
+        r#"{"redirect_uris":["javascript:alert(1)"]}"#,
+    );
+    assert_eq!(bad.status, 400);
+}
+
+/// Runs an official SDK client script and returns the JSON line it printed.
+fn run_client(program: &str, args: &[&str]) -> Value {
+    let s = stack();
+    let out = std::process::Command::new(program)
+        .args(args)
+        .arg(&s.base)
+        .arg(format!("sdk-{}", rand_hex(6)))
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e} (run `make setup`)"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{program} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|_| panic!("no JSON from {program}: {stdout}"))
+}
+
+#[test]
+fn official_typescript_sdk_client_signs_in_and_searches() {
+    let r = run_client("node", &["tests/clients/ts_sdk_client.mjs"]);
+    assert_eq!(r["protocolVersion"], "2025-11-25", "{r}");
+    assert!(r["tools"].as_array().unwrap().contains(&json!("search_tracks")));
+    assert_eq!(r["searchIsError"], false, "{r}");
+    assert_eq!(r["trackCount"], 2, "{r}");
+    assert!(r["user"].as_str().unwrap().starts_with("sdk-"));
+}
+
+#[test]
+fn official_python_sdk_client_signs_in_and_searches_over_2026_07_28() {
+    let python = std::env::var("SPOTIFY_MCP_PYTHON").unwrap_or_else(|_| {
+        format!("{}/.cache/spotify-mcp-edge/tools/py/bin/python", std::env::var("HOME").unwrap_or_default())
+    });
+    let r = run_client(&python, &["tests/clients/py_sdk_client.py"]);
+    assert_eq!(r["protocolVersion"], "2026-07-28", "auto mode must discover and pick the modern era: {r}");
+    assert!(r["tools"].as_array().unwrap().contains(&json!("search_tracks")), "{r}");
+    assert_eq!(r["searchIsError"], false, "{r}");
+    assert_eq!(r["trackCount"], 2, "{r}");
+}
