@@ -39,14 +39,15 @@ async function token() {
   return tok.access_token;
 }
 
-async function batch(label, access, body) {
+async function batch(label, access, body, path = '/mcp', expect = 200) {
   const headers = { authorization: `Bearer ${access}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
-  for (let i = 0; i < 10; i++) await fetch(`${base}/mcp`, { method: 'POST', headers, body }); // warm up
+  const init = body === undefined ? { headers } : { method: 'POST', headers, body };
+  for (let i = 0; i < 10; i++) await (await fetch(`${base}${path}`, init)).arrayBuffer(); // warm up
   const before = workerdCpuTicks();
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
-    const r = await fetch(`${base}/mcp`, { method: 'POST', headers, body });
-    if (r.status !== 200) throw new Error(`${label}: HTTP ${r.status}`);
+    const r = await fetch(`${base}${path}`, init);
+    if (r.status !== expect) throw new Error(`${label}: HTTP ${r.status}`);
     await r.arrayBuffer();
   }
   const wall = performance.now() - t0;
@@ -55,5 +56,9 @@ async function batch(label, access, body) {
 }
 
 const access = await token();
+// Baselines: what workerd spends per request around the Worker (local proxy, routing), with no
+// KV and no outbound fetch, so the figures below can be read as "baseline + our work".
+await batch('baseline GET /health', access, undefined, '/health');
+await batch('baseline /mcp rejected before KV (401)', 'not-a-token', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), '/mcp', 401);
 await batch('tools/list', access, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }));
 await batch('tools/call search_tracks', access, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_tracks', arguments: { query: 'love', limit: 5 } } }));

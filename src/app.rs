@@ -172,3 +172,177 @@ async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Request
     log.spotify_calls = toolbox.spotify_calls.get();
     transport::to_http(reply)
 }
+
+/// The whole flow in-process on the host: memory KV (counting operations), the real
+/// emulator over loopback. Fast, and the place where the KV budget is held.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::core::crypto::{b64url, pkce_s256};
+    use crate::core::testing::TestPlatform;
+    use futures::executor::block_on;
+    use serde_json::Value;
+    use spotify_emulator::{Config as EmuConfig, Emulator};
+    use std::collections::HashMap;
+
+    const ORIGIN: &str = "https://mcp.example";
+
+    struct Harness {
+        platform: TestPlatform,
+        env: HashMap<String, String>,
+        emulator: Emulator,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            let emulator = Emulator::start(0, EmuConfig::default()).unwrap();
+            let env: HashMap<String, String> = [
+                ("SPOTIFY_CLIENT_ID", "emulator-client-id".to_string()),
+                ("SPOTIFY_CLIENT_SECRET", "emulator-client-secret".to_string()),
+                ("TOKEN_ENCRYPTION_KEY", b64url(&[42u8; 32])),
+                ("SPOTIFY_ACCOUNTS_BASE_URL", emulator.base_url()),
+                ("SPOTIFY_API_BASE_URL", emulator.base_url()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            Harness { platform: TestPlatform::default(), env, emulator }
+        }
+
+        fn send(&self, req: HttpRequest) -> HttpResponse {
+            block_on(handle(&self.platform, &self.env, req)).0
+        }
+
+        fn get(&self, url: &str, cookie: Option<&str>) -> HttpResponse {
+            let mut req = HttpRequest::new("GET", url::Url::parse(url).unwrap());
+            if let Some(c) = cookie {
+                req = req.with_header("cookie", c);
+            }
+            self.send(req)
+        }
+
+        fn cookie(resp: &HttpResponse, name: &str) -> String {
+            resp.headers
+                .iter()
+                .filter(|(k, _)| k == "set-cookie")
+                .filter_map(|(_, v)| v.split(';').next())
+                .find(|kv| kv.starts_with(name))
+                .unwrap()
+                .to_string()
+        }
+
+        fn field(html: &str, name: &str) -> String {
+            let marker = format!("name=\"{name}\" value=\"");
+            let start = html.find(&marker).unwrap() + marker.len();
+            html[start..start + html[start..].find('"').unwrap()].to_string()
+        }
+
+        /// Register, consent, sign in at the emulator, redeem: returns the access token.
+        fn sign_in(&self, user: &str) -> String {
+            let redirect = "http://127.0.0.1:9/cb";
+            let mut reg = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/register")).unwrap());
+            reg.body = serde_json::to_vec(&json!({"redirect_uris": [redirect], "token_endpoint_auth_method": "none"}))
+                .unwrap();
+            let client_id = self.send(reg).body_json().unwrap()["client_id"].as_str().unwrap().to_string();
+            let verifier = "v".repeat(50);
+            let mut url = url::Url::parse(&format!("{ORIGIN}/authorize")).unwrap();
+            url.query_pairs_mut()
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &client_id)
+                .append_pair("redirect_uri", redirect)
+                .append_pair("code_challenge", &pkce_s256(&verifier))
+                .append_pair("code_challenge_method", "S256");
+            let page = self.get(url.as_str(), None);
+            let html = String::from_utf8(page.body.clone()).unwrap();
+            let csrf = Self::cookie(&page, "__Host-mcp_csrf");
+            let decide = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/authorize")).unwrap())
+                .with_form(&[
+                    ("request", &Self::field(&html, "request")),
+                    ("csrf", &Self::field(&html, "csrf")),
+                    ("decision", "approve"),
+                ])
+                .with_header("cookie", csrf);
+            let approved = self.send(decide);
+            let bind = Self::cookie(&approved, "__Host-mcp_bind");
+            let spotify = format!("{}&emulator_user={user}", approved.header("location").unwrap());
+            let signed_in = ureq::AgentBuilder::new().redirects(0).build().get(&spotify).call().unwrap();
+            let back = self.get(signed_in.header("location").unwrap(), Some(&bind));
+            let code = url::Url::parse(back.header("location").unwrap())
+                .unwrap()
+                .query_pairs()
+                .find(|(k, _)| k == "code")
+                .unwrap()
+                .1
+                .into_owned();
+            let token = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/token")).unwrap()).with_form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", redirect),
+                ("code_verifier", &verifier),
+                ("client_id", &client_id),
+            ]);
+            let resp = self.send(token);
+            assert_eq!(resp.status, 200, "{:?}", resp.body_json());
+            resp.body_json().unwrap()["access_token"].as_str().unwrap().to_string()
+        }
+
+        fn mcp(&self, token: &str, body: Value) -> HttpResponse {
+            let mut req = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/mcp")).unwrap())
+                .with_header("authorization", format!("Bearer {token}"))
+                .with_header("content-type", "application/json");
+            req.body = serde_json::to_vec(&body).unwrap();
+            self.send(req)
+        }
+    }
+
+    #[test]
+    fn steady_state_tool_call_costs_two_kv_reads_and_no_writes() {
+        let h = Harness::new();
+        let token = h.sign_in("alice");
+        let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "search_tracks", "arguments": {"query": "love"}}});
+        assert_eq!(h.mcp(&token, call.clone()).body_json().unwrap()["result"]["isError"], false);
+        let kv = &h.platform.kv;
+        kv.reset_counts();
+        let resp = h.mcp(&token, call.clone());
+        assert_eq!(resp.body_json().unwrap()["result"]["isError"], false);
+        assert_eq!((kv.reads.get(), kv.writes.get(), kv.deletes.get()), (2, 0, 0), "tools/call budget");
+        kv.reset_counts();
+        h.mcp(&token, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}));
+        assert_eq!((kv.reads.get(), kv.writes.get()), (1, 0), "tools/list budget");
+        // A Spotify refresh costs exactly one write.
+        h.emulator.expire_access_tokens("alice");
+        kv.reset_counts();
+        assert_eq!(h.mcp(&token, call).body_json().unwrap()["result"]["isError"], false);
+        assert_eq!((kv.reads.get(), kv.writes.get()), (2, 1), "refresh budget");
+    }
+
+    #[test]
+    fn kv_never_holds_a_token_in_plaintext() {
+        let h = Harness::new();
+        let token = h.sign_in("bob");
+        let (_, secret_part) = token.split_once('.').unwrap();
+        for key in h.platform.kv.keys() {
+            let value = h.platform.kv.raw(&key).unwrap();
+            assert!(!value.contains(secret_part) && !key.contains(secret_part), "our token leaked into {key}");
+            assert!(!value.contains("emu-at-") && !value.contains("emu-rt-"), "a Spotify token leaked into {key}");
+            assert!(!key.contains("bob"), "the Spotify user id leaked into a key: {key}");
+        }
+    }
+
+    #[test]
+    fn misconfiguration_is_reported_by_variable_on_every_route() {
+        let h = Harness::new();
+        let mut env = h.env.clone();
+        env.remove("SPOTIFY_CLIENT_SECRET");
+        env.insert("TOKEN_ENCRYPTION_KEY".into(), "short".into());
+        for path in ["/health", "/mcp", "/authorize"] {
+            let req = HttpRequest::new("GET", url::Url::parse(&format!("{ORIGIN}{path}")).unwrap());
+            let (resp, _) = block_on(handle(&h.platform, &env, req));
+            assert_eq!(resp.status, 503, "{path}");
+            let text = String::from_utf8(resp.body).unwrap();
+            assert!(text.contains("SPOTIFY_CLIENT_SECRET") && text.contains("TOKEN_ENCRYPTION_KEY"), "{text}");
+            assert!(!text.contains("short"), "a value leaked: {text}");
+        }
+    }
+}
