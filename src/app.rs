@@ -82,6 +82,19 @@ pub fn health(problems: &[ConfigProblem]) -> HttpResponse {
     .with_header("cache-control", "no-store")
 }
 
+fn insecure(req: &HttpRequest) -> HttpResponse {
+    if req.method == "GET" && !req.url.path().starts_with("/mcp") {
+        let mut https = req.url.clone();
+        if https.set_scheme("https").is_ok() {
+            return HttpResponse::new(301).with_header("location", https.as_str());
+        }
+    }
+    HttpResponse::json(
+        403,
+        &json!({"error": "https_required", "error_description": "this server answers plain http only on loopback addresses; use https"}),
+    )
+}
+
 fn not_found() -> HttpResponse {
     HttpResponse::json(
         404,
@@ -111,6 +124,12 @@ pub async fn handle<P: Platform>(platform: &P, env: &dyn EnvSource, req: HttpReq
         }
     };
     let ctx = Ctx { platform, config: &config, origin: req.origin() };
+    if req.url.scheme() == "http" && !ctx.is_local_run() {
+        // Plain http is served only on loopback (`wrangler dev`). Anything else is either an
+        // insecure request or a DNS-rebinding attempt on a local server (a foreign Host
+        // resolved to 127.0.0.1): OAuth needs TLS, and a rebound page must get nothing.
+        return (insecure(&req), log);
+    }
     let resp = route(&ctx, &req, &mut log).await;
     (cors(&req, resp), log)
 }

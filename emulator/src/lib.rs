@@ -123,6 +123,13 @@ impl Emulator {
         self.shared.state.lock().unwrap().counts.get(method_and_path).copied().unwrap_or(0)
     }
 
+    /// Requests made on behalf of one user (token grants and Web API calls), so parallel
+    /// tests with different users do not see each other's traffic.
+    pub fn user_request_count(&self, user: &str, method_and_path: &str) -> usize {
+        let key = format!("{user} {method_and_path}");
+        self.shared.state.lock().unwrap().counts.get(&key).copied().unwrap_or(0)
+    }
+
     pub fn reset_counts(&self) {
         self.shared.state.lock().unwrap().counts.clear();
     }
@@ -234,6 +241,7 @@ impl Shared {
                         Some(a) => a.user.clone(),
                     }
                 };
+                *self.state.lock().unwrap().counts.entry(format!("{user} {method} {path}")).or_insert(0) += 1;
                 self.web_api(&method, p, &query, &user)
             }
             _ => api_error(404, "Service not found"),
@@ -340,6 +348,7 @@ impl Shared {
                 )
             }
         };
+        *st.counts.entry(format!("{user} POST /api/token")).or_insert(0) += 1;
         let access = self.token(&mut st, "emu-at-");
         let ttl = self.config.access_token_ttl_secs;
         st.access

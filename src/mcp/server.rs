@@ -106,17 +106,14 @@ async fn modern(host: &impl ToolHost, id: &Value, method: &str, params: &Value, 
             ),
         );
     };
-    if let Some(h) = &env.protocol_version {
-        if h != version {
-            return reject(
-                id,
-                Class::Rejected,
-                RpcError::new(
-                    HEADER_MISMATCH,
-                    format!("MCP-Protocol-Version header {h:?} differs from _meta version {version:?}"),
-                ),
-            );
+    // 2026-07-28 requires the routing headers on every request and that they agree with the body.
+    let mismatch = |what: &str| reject(id, Class::Rejected, RpcError::new(HEADER_MISMATCH, what.to_string()));
+    match &env.protocol_version {
+        None => return mismatch("the MCP-Protocol-Version header is required"),
+        Some(h) if h != version => {
+            return mismatch(&format!("MCP-Protocol-Version header {h:?} differs from _meta version {version:?}"))
         }
+        Some(_) => {}
     }
     if version != MODERN_VERSION {
         return reject(
@@ -126,27 +123,21 @@ async fn modern(host: &impl ToolHost, id: &Value, method: &str, params: &Value, 
                 .with_data(json!({"supported": all_versions(), "requested": version})),
         );
     }
-    if let Some(h) = &env.method {
-        if decode_header(h) != method {
-            return reject(
-                id,
-                Class::Rejected,
-                RpcError::new(HEADER_MISMATCH, "Mcp-Method header differs from the request method"),
-            );
-        }
+    match &env.method {
+        None => return mismatch("the Mcp-Method header is required"),
+        Some(h) if decode_header(h) != method => return mismatch("Mcp-Method header differs from the request method"),
+        Some(_) => {}
     }
     let name = match method {
         "tools/call" | "prompts/get" => params.get("name").and_then(Value::as_str),
         "resources/read" => params.get("uri").and_then(Value::as_str),
         _ => None,
     };
-    if let (Some(h), Some(n)) = (&env.name, name) {
-        if decode_header(h) != n {
-            return reject(
-                id,
-                Class::Rejected,
-                RpcError::new(HEADER_MISMATCH, "Mcp-Name header differs from the request's name"),
-            );
+    if let Some(n) = name {
+        match &env.name {
+            None => return mismatch("the Mcp-Name header is required for this method"),
+            Some(h) if decode_header(h) != n => return mismatch("Mcp-Name header differs from the request's name"),
+            Some(_) => {}
         }
     }
     let complete = |mut result: Value| {
@@ -254,6 +245,15 @@ mod tests {
         block_on(handle(&Echo, &json!(7), method, &params, &env))
     }
 
+    /// The headers a well-behaved 2026-07-28 client sends for this request.
+    fn headers(method: &str, name: Option<&str>) -> Envelope {
+        Envelope {
+            protocol_version: Some(MODERN_VERSION.into()),
+            method: Some(method.into()),
+            name: name.map(str::to_string),
+        }
+    }
+
     #[test]
     fn legacy_initialize_negotiates() {
         let r = run("initialize", json!({"protocolVersion": "2025-06-18"}), Envelope::default());
@@ -283,8 +283,15 @@ mod tests {
         assert_eq!(res["resultType"], "complete");
         assert!(res["supportedVersions"].as_array().unwrap().contains(&json!("2026-07-28")));
         assert_eq!(res["_meta"][META_SERVER_INFO]["name"], "spotify-mcp-edge");
-        let r = run("tools/list", modern_params(json!({})), Envelope::default());
+        let r = run("tools/list", modern_params(json!({})), headers("tools/list", None));
         assert!(r.body["result"]["ttlMs"].as_u64().unwrap() > 0);
+        // Routing headers are required in this era.
+        let r = run("tools/list", modern_params(json!({})), Envelope::default());
+        assert_eq!(r.body["error"]["code"], HEADER_MISMATCH);
+        let env = Envelope { method: None, ..headers("tools/list", None) };
+        assert_eq!(run("tools/list", modern_params(json!({})), env).body["error"]["code"], HEADER_MISMATCH);
+        let r = run("tools/call", modern_params(json!({"name": "echo"})), headers("tools/call", None));
+        assert_eq!(r.body["error"]["code"], HEADER_MISMATCH);
     }
 
     #[test]
@@ -297,18 +304,19 @@ mod tests {
         p["_meta"][META_PROTOCOL_VERSION] = json!("2099-01-01");
         let env = Envelope { protocol_version: Some(MODERN_VERSION.into()), ..Default::default() };
         assert_eq!(run("tools/list", p.clone(), env).body["error"]["code"], HEADER_MISMATCH);
-        let r = run("tools/list", p, Envelope::default());
+        let env = Envelope { protocol_version: Some("2099-01-01".into()), ..headers("tools/list", None) };
+        let r = run("tools/list", p, env);
         assert_eq!(r.body["error"]["code"], UNSUPPORTED_VERSION);
         assert_eq!(r.body["error"]["data"]["requested"], "2099-01-01");
         // Removed methods are unknown in the modern era.
         for m in ["initialize", "ping", "logging/setLevel"] {
-            let r = run(m, modern_params(json!({})), Envelope::default());
+            let r = run(m, modern_params(json!({})), headers(m, None));
             assert_eq!((r.class, r.body["error"]["code"].as_i64()), (Class::NotFound, Some(METHOD_NOT_FOUND)), "{m}");
         }
         // Mcp-Name must match, base64 form included.
-        let env = Envelope { name: Some("=?base64?ZWNobw==?=".into()), ..Default::default() };
+        let env = headers("tools/call", Some("=?base64?ZWNobw==?="));
         assert_eq!(run("tools/call", modern_params(json!({"name": "echo"})), env).class, Class::Ok);
-        let env = Envelope { name: Some("other".into()), ..Default::default() };
+        let env = headers("tools/call", Some("other"));
         assert_eq!(
             run("tools/call", modern_params(json!({"name": "echo"})), env).body["error"]["code"],
             HEADER_MISMATCH
@@ -317,7 +325,7 @@ mod tests {
 
     #[test]
     fn unknown_tool_is_invalid_params_in_band() {
-        let r = run("tools/call", modern_params(json!({"name": "nope"})), Envelope::default());
+        let r = run("tools/call", modern_params(json!({"name": "nope"})), headers("tools/call", Some("nope")));
         assert_eq!((r.class, r.body["error"]["code"].as_i64()), (Class::Ok, Some(INVALID_PARAMS)));
     }
 }

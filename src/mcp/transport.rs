@@ -13,13 +13,20 @@ fn rpc_error(status: u16, e: RpcError) -> HttpResponse {
     HttpResponse::json(status, &model::failure(&Value::Null, &e))
 }
 
-/// `Origin`, when a browser sends one, must be this server's own: a page elsewhere (or a
-/// DNS-rebound name) must not drive a user's MCP session.
+/// `Origin`, when a browser sends one: our own, an https page (browser-based MCP clients
+/// hold a bearer token, which no other page can borrow: tokens are never ambient), or a
+/// loopback page (local tools such as the MCP Inspector). Refused: plain-http pages on other
+/// hosts, the shape of a DNS-rebinding attack against a local server.
 pub fn check_origin(req: &HttpRequest, own_origin: &str) -> Result<(), HttpResponse> {
-    match req.header("origin") {
-        None => Ok(()),
-        Some(o) if o == own_origin => Ok(()),
-        Some(_) => Err(rpc_error(403, RpcError::new(model::INVALID_REQUEST, "Forbidden: Origin not allowed"))),
+    let Some(origin) = req.header("origin") else { return Ok(()) };
+    let allowed = origin == own_origin
+        || url::Url::parse(origin).is_ok_and(|u| {
+            u.scheme() == "https" || (u.scheme() == "http" && crate::oauth::clients::is_loopback_host(&u))
+        });
+    if allowed {
+        Ok(())
+    } else {
+        Err(rpc_error(403, RpcError::new(model::INVALID_REQUEST, "Forbidden: Origin not allowed")))
     }
 }
 
