@@ -490,3 +490,48 @@ fn conformance_2026_07_28_server_scenarios() {
     );
     eprintln!("conformance 2026-07-28: {r}");
 }
+
+#[test]
+fn client_id_metadata_document_clients_sign_in_without_registering() {
+    let s = stack();
+    let docs = serve_json(|url| {
+        let client_id = if url.ends_with("/liar.json") { "https://someone-else.example/client.json" } else { url };
+        json!({"client_id": client_id, "client_name": "CIMD Test Client", "redirect_uris": ["http://127.0.0.1:9/cimd-cb"],
+               "token_endpoint_auth_method": "none"})
+        .to_string()
+    });
+    let client =
+        Client { client_id: format!("{docs}/oauth/client.json"), redirect_uri: "http://127.0.0.1:9/cimd-cb".into() };
+    let (verifier, challenge) = pkce();
+    let mut url = url::Url::parse(&s.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client.client_id)
+        .append_pair("redirect_uri", &client.redirect_uri)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let page = get(url.as_str(), &[]);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("CIMD Test Client")
+            && page.body.contains("published by the domain <strong>127.0.0.1</strong>")
+    );
+    let back = browser_flow(s, &client, "nora", "cimd", &challenge);
+    let code = query_param(&back.location, "code").unwrap();
+    let t = exchange(s, &client, &code, &verifier);
+    assert_eq!(t.status, 200, "{}", t.body);
+    let token = t.json()["access_token"].as_str().unwrap().to_string();
+    assert_eq!(call_tool(s, &token, "get_my_profile", json!({}))["structuredContent"]["id"], "nora");
+    // A document whose client_id is not its own URL is refused, on a page (no redirect).
+    let liar = format!("{docs}/liar.json");
+    let mut url = url::Url::parse(&s.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &liar)
+        .append_pair("redirect_uri", &client.redirect_uri)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let r = get(url.as_str(), &[]);
+    assert_eq!(r.status, 400);
+    assert!(r.header("location").is_none() && r.body.contains("does not equal its URL"), "{}", r.body);
+}

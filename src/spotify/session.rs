@@ -128,3 +128,120 @@ impl<'a, P: Platform> SpotifySession<'a, P> {
         }
     }
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::core::config::Config;
+    use crate::core::crypto::b64url;
+    use crate::core::platform::Clock;
+    use crate::core::secret::{SpotifyAccessToken, SpotifyRefreshToken, SpotifyUserId};
+    use crate::core::testing::TestPlatform;
+    use futures::executor::block_on;
+    use spotify_emulator::{Config as EmuConfig, Emulator};
+    use std::collections::HashMap;
+
+    fn config(emulator: &Emulator) -> Config {
+        let env: HashMap<String, String> = [
+            ("SPOTIFY_CLIENT_ID", "emulator-client-id".to_string()),
+            ("SPOTIFY_CLIENT_SECRET", "emulator-client-secret".to_string()),
+            ("TOKEN_ENCRYPTION_KEY", b64url(&[7u8; 32])),
+            ("SPOTIFY_ACCOUNTS_BASE_URL", emulator.base_url()),
+            ("SPOTIFY_API_BASE_URL", emulator.base_url()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Config::from_env(&env).unwrap()
+    }
+
+    /// Signs `user` in at the emulator directly and returns a link whose access token is stale.
+    fn stale_link(emulator: &Emulator, user: &str) -> SpotifyLink {
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let redirect = "http://127.0.0.1:9/cb";
+        let auth = agent
+            .get(&format!("{}/authorize", emulator.base_url()))
+            .query("client_id", "emulator-client-id")
+            .query("response_type", "code")
+            .query("redirect_uri", redirect)
+            .query("emulator_user", user)
+            .call()
+            .unwrap();
+        let code = url::Url::parse(auth.header("location").unwrap())
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let tokens: serde_json::Value = agent
+            .post(&format!("{}/api/token", emulator.base_url()))
+            .send_form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", redirect),
+                ("client_id", "emulator-client-id"),
+                ("client_secret", "emulator-client-secret"),
+            ])
+            .unwrap()
+            .into_json()
+            .unwrap();
+        SpotifyLink {
+            spotify_id: SpotifyUserId::new(user),
+            display_name: None,
+            access_token: SpotifyAccessToken::new(tokens["access_token"].as_str().unwrap()),
+            refresh_token: SpotifyRefreshToken::new(tokens["refresh_token"].as_str().unwrap()),
+            expires_at: 0,
+            scope: String::new(),
+            linked_at: 0,
+        }
+    }
+
+    #[test]
+    fn concurrent_refreshes_with_rotation_do_not_lose_the_refresh_token() {
+        let emulator = Emulator::start(0, EmuConfig { rotate_refresh_tokens: true, ..EmuConfig::default() }).unwrap();
+        let config = config(&emulator);
+        let platform = TestPlatform::default();
+        let link = stale_link(&emulator, "zoe");
+        let store = Store::new(&platform, &config.master_key);
+        let uk = store.user_key(&link.spotify_id);
+        block_on(store.put_link(&uk, &link)).unwrap();
+        // Two requests loaded the same stale link; the first refresh rotates the token.
+        let mut first = SpotifySession::new(&platform, &config, uk.clone(), link.clone());
+        let mut second = SpotifySession::new(&platform, &config, uk.clone(), link.clone());
+        assert_eq!(block_on(first.call("GET", "/v1/me", &[], None)).unwrap()["id"], "zoe");
+        let rotated = block_on(store.get_link(&uk)).unwrap().unwrap();
+        assert_ne!(rotated.refresh_token, link.refresh_token, "the emulator rotated the refresh token");
+        // The second one's refresh is refused (old token), so it adopts what the first stored.
+        assert_eq!(block_on(second.call("GET", "/v1/me", &[], None)).unwrap()["id"], "zoe");
+        assert_eq!(block_on(store.get_link(&uk)).unwrap().unwrap().refresh_token, rotated.refresh_token);
+    }
+
+    #[test]
+    fn spotify_refresh_without_a_new_refresh_token_keeps_the_old_one() {
+        let emulator = Emulator::start(0, EmuConfig::default()).unwrap();
+        let config = config(&emulator);
+        let platform = TestPlatform::default();
+        let link = stale_link(&emulator, "yan");
+        let store = Store::new(&platform, &config.master_key);
+        let uk = store.user_key(&link.spotify_id);
+        let mut session = SpotifySession::new(&platform, &config, uk.clone(), link.clone());
+        block_on(session.call("GET", "/v1/me", &[], None)).unwrap();
+        let stored = block_on(store.get_link(&uk)).unwrap().unwrap();
+        assert_eq!(stored.refresh_token, link.refresh_token);
+        assert_ne!(stored.access_token, link.access_token);
+        assert!(stored.expires_at > platform.now_secs());
+    }
+
+    #[test]
+    fn revoked_refresh_token_asks_for_relink() {
+        let emulator = Emulator::start(0, EmuConfig::default()).unwrap();
+        let config = config(&emulator);
+        let platform = TestPlatform::default();
+        let link = stale_link(&emulator, "xia");
+        emulator.revoke_refresh_tokens("xia");
+        let uk = Store::new(&platform, &config.master_key).user_key(&link.spotify_id);
+        let mut session = SpotifySession::new(&platform, &config, uk, link);
+        assert!(matches!(block_on(session.call("GET", "/v1/me", &[], None)), Err(SessionError::Relink(_))));
+    }
+}

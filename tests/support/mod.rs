@@ -355,3 +355,27 @@ pub fn call_tool(stack: &Stack, token: &str, name: &str, args: Value) -> Value {
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()["result"].clone()
 }
+
+/// Serves `body` (JSON) at every path on a loopback port, for client metadata documents.
+/// Returns the base URL. The thread lives as long as the test process.
+pub fn serve_json(make_body: impl Fn(&str) -> String + Send + 'static) -> String {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let own = base.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let body = make_body(&format!("{own}{path}"));
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    base
+}
