@@ -535,3 +535,79 @@ fn client_id_metadata_document_clients_sign_in_without_registering() {
     assert_eq!(r.status, 400);
     assert!(r.header("location").is_none() && r.body.contains("does not equal its URL"), "{}", r.body);
 }
+
+#[test]
+fn playback_tools_drive_the_users_player() {
+    let s = stack();
+    let (_, t) = sign_in(s, "pia");
+    let call = |name: &str, args: Value| call_tool(s, &t.access, name, args);
+    let idle = call("get_playback_state", json!({}));
+    assert_eq!(
+        (idle["isError"].as_bool(), idle["structuredContent"]["is_playing"].as_bool()),
+        (Some(false), Some(false))
+    );
+    let devices = call("get_devices", json!({}));
+    assert_eq!(devices["structuredContent"]["devices"].as_array().unwrap().len(), 2);
+    // No active device: the error names the devices.
+    let r = call("play", json!({"uri": "spotify:album:6i6folBtxKV28WX3msQ4FE"}));
+    assert_eq!(r["isError"], true);
+    assert!(text(&r).contains("No device is active") && text(&r).contains("Kitchen speaker"), "{r}");
+    // A device by name, an album context with a zero-based offset.
+    let r = call(
+        "play",
+        json!({"uri": "https://open.spotify.com/album/6i6folBtxKV28WX3msQ4FE?si=x", "offset": 1, "device": "kitchen"}),
+    );
+    assert_eq!(r["isError"], false, "{r}");
+    let state = call("get_playback_state", json!({}));
+    assert_eq!(state["structuredContent"]["track"]["name"], "Love of My Life", "{state}");
+    assert_eq!(state["structuredContent"]["device"]["name"], "Kitchen speaker");
+    assert!(text(&state).starts_with("Playing Love of My Life"));
+    for (name, args) in [
+        ("set_volume", json!({"volume_percent": 30})),
+        ("seek", json!({"position_ms": 61000})),
+        ("set_shuffle", json!({"state": true})),
+        ("set_repeat", json!({"state": "context"})),
+        ("add_to_queue", json!({"uri": "3BQHpFgAp4l80e1XslIjNI"})),
+    ] {
+        let r = call(name, args);
+        assert_eq!(r["isError"], false, "{name}: {r}");
+    }
+    let state = call("get_playback_state", json!({}))["structuredContent"].clone();
+    assert_eq!(
+        (state["progress_ms"].as_u64(), state["shuffle"].as_bool(), state["repeat"].as_str()),
+        (Some(61000), Some(true), Some("context"))
+    );
+    assert_eq!(state["device"]["volume_percent"], 30);
+    let queue = call("get_queue", json!({}));
+    assert_eq!(queue["structuredContent"]["queue"][0]["name"], "Come Together");
+    assert_eq!(call("skip_next", json!({}))["isError"], false);
+    assert_eq!(call("get_playback_state", json!({}))["structuredContent"]["track"]["name"], "Come Together");
+    assert_eq!(call("pause", json!({}))["isError"], false);
+    let again = call("pause", json!({}));
+    assert_eq!(again["isError"], true, "Spotify refuses to pause a paused player: {again}");
+    let moved = call("transfer_playback", json!({"device": "Laptop", "play": true}));
+    assert_eq!(moved["isError"], false, "{moved}");
+    assert_eq!(call("get_playback_state", json!({}))["structuredContent"]["device"]["name"], "Laptop");
+    // Bad input never reaches Spotify.
+    for (name, args, needle) in [
+        ("set_volume", json!({"volume_percent": 101}), "0 to 100"),
+        ("set_repeat", json!({"state": "forever"}), "track"),
+        ("play", json!({"uri": "Bohemian Rhapsody"}), "expected a Spotify"),
+        ("play", json!({"device": "Fridge"}), "No device called"),
+        ("seek", json!({}), "position_ms is required"),
+    ] {
+        let r = call(name, args);
+        assert!(r["isError"] == true && text(&r).contains(needle), "{name}: {r}");
+    }
+}
+
+#[test]
+fn playback_control_without_premium_says_so() {
+    let s = stack();
+    let (_, t) = sign_in(s, "free-quinn");
+    let r = call_tool(s, &t.access, "play", json!({"device": "Laptop"}));
+    assert_eq!(r["isError"], true);
+    assert!(text(&r).contains("Premium"), "{r}");
+    // Reading works without Premium.
+    assert_eq!(call_tool(s, &t.access, "get_devices", json!({}))["isError"], false);
+}

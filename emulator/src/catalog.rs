@@ -106,3 +106,31 @@ pub fn search_tracks(query: &str) -> Vec<usize> {
         })
         .collect()
 }
+
+pub fn track_count() -> usize {
+    TRACKS.len()
+}
+
+pub fn track_index_by_uri(uri: &str) -> Option<usize> {
+    let id = uri.strip_prefix("spotify:track:")?;
+    TRACKS.iter().position(|t| t.0 == id)
+}
+
+/// Track indices of an album, artist or playlist context (playlists: the whole catalogue).
+pub fn tracks_of_context(uri: &str) -> Vec<usize> {
+    let mut parts = uri.split(':').skip(1);
+    let (kind, id) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    match kind {
+        "album" => ALBUMS
+            .iter()
+            .position(|a| a.0 == id)
+            .map(|al| (0..TRACKS.len()).filter(|&i| TRACKS[i].2 == al).collect())
+            .unwrap_or_default(),
+        "artist" => ARTISTS
+            .iter()
+            .position(|a| a.0 == id)
+            .map(|ar| (0..TRACKS.len()).filter(|&i| ALBUMS[TRACKS[i].2].2 == ar).collect())
+            .unwrap_or_default(),
+        _ => (0..TRACKS.len()).collect(),
+    }
+}

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod catalog;
+mod player;
 
 use base64::Engine;
 use serde_json::{json, Value};
@@ -62,6 +63,7 @@ struct State {
     access: HashMap<String, Access>,
     refresh: HashMap<String, Refresh>,
     counts: HashMap<String, usize>,
+    players: HashMap<String, player::Player>,
     seq: u64,
 }
 
@@ -147,14 +149,19 @@ impl Drop for Emulator {
     }
 }
 
-type Reply = (u16, Vec<(String, String)>, String);
+pub(crate) type Reply = (u16, Vec<(String, String)>, String);
 
-fn json_reply(status: u16, v: Value) -> Reply {
+pub(crate) fn json_reply(status: u16, v: Value) -> Reply {
     (status, vec![("Content-Type".into(), "application/json".into())], v.to_string())
 }
 
-fn api_error(status: u16, message: &str) -> Reply {
+pub(crate) fn api_error(status: u16, message: &str) -> Reply {
     json_reply(status, json!({"error": {"status": status, "message": message}}))
+}
+
+/// The player's error shape: a `reason` names the case (PREMIUM_REQUIRED, NO_ACTIVE_DEVICE, ...).
+pub(crate) fn reason_error(status: u16, message: &str, reason: &str) -> Reply {
+    json_reply(status, json!({"error": {"status": status, "message": message, "reason": reason}}))
 }
 
 fn oauth_error(status: u16, code: &str, description: &str) -> Reply {
@@ -242,7 +249,7 @@ impl Shared {
                     }
                 };
                 *self.state.lock().unwrap().counts.entry(format!("{user} {method} {path}")).or_insert(0) += 1;
-                self.web_api(&method, p, &query, &user)
+                self.web_api(&method, p, &query, &user, body)
             }
             _ => api_error(404, "Service not found"),
         }
@@ -362,7 +369,10 @@ impl Shared {
         json_reply(200, out)
     }
 
-    fn web_api(&self, method: &str, path: &str, q: &HashMap<String, String>, user: &str) -> Reply {
+    fn web_api(&self, method: &str, path: &str, q: &HashMap<String, String>, user: &str, body: &str) -> Reply {
+        if path.starts_with("/v1/me/player") {
+            return player::handle(&mut self.state.lock().unwrap().players, user, method, path, q, body);
+        }
         match (method, path) {
             ("GET", "/v1/me") => {
                 let mut chars = user.chars();

@@ -2,6 +2,8 @@
 //! caller only through a [`Toolbox`] and Spotify only through a `SpotifySession`.
 pub mod auth;
 pub mod errors;
+pub mod ids;
+pub mod playback;
 pub mod profile;
 pub mod search;
 
@@ -46,7 +48,10 @@ impl<'a, P: Platform> Toolbox<'a, P> {
 }
 
 pub fn definitions() -> Vec<Value> {
-    vec![search::definition(), profile::definition(), auth::get_auth_url_definition(), auth::authenticate_definition()]
+    let mut all = vec![search::definition(), profile::definition()];
+    all.extend(playback::definitions());
+    all.extend([auth::get_auth_url_definition(), auth::authenticate_definition()]);
+    all
 }
 
 impl<P: Platform> ToolHost for Toolbox<'_, P> {
@@ -60,7 +65,10 @@ impl<P: Platform> ToolHost for Toolbox<'_, P> {
             "get_my_profile" => Ok(profile::get_my_profile(self, args).await),
             "get_auth_url" => Ok(auth::get_auth_url(self)),
             "authenticate" => Ok(auth::authenticate(self, args).await),
-            _ => Err(RpcError::new(INVALID_PARAMS, format!("Unknown tool: {name}"))),
+            _ => match playback::call(self, name, args).await {
+                Some(result) => Ok(result),
+                None => Err(RpcError::new(INVALID_PARAMS, format!("Unknown tool: {name}"))),
+            },
         }
     }
 }
