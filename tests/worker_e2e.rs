@@ -611,3 +611,51 @@ fn playback_control_without_premium_says_so() {
     // Reading works without Premium.
     assert_eq!(call_tool(s, &t.access, "get_devices", json!({}))["isError"], false);
 }
+
+#[test]
+fn library_and_history_tools() {
+    let s = stack();
+    let (_, t) = sign_in(s, "rae");
+    let call = |name: &str, args: Value| call_tool(s, &t.access, name, args);
+    let bohemian = "spotify:track:4u7EnebtmKWzUH433cf5Qv";
+    let opera = "https://open.spotify.com/album/6i6folBtxKV28WX3msQ4FE";
+    let queen = "spotify:artist:1dfeR4HaWDbWqFHLkxsg1d";
+    let r = call("save_to_library", json!({"uris": [bohemian, opera, queen]}));
+    assert_eq!(r["isError"], false, "{r}");
+    assert_eq!(r["structuredContent"]["uris"][1], "spotify:album:6i6folBtxKV28WX3msQ4FE");
+    let checked = call("check_saved", json!({"uris": [bohemian, "spotify:track:3BQHpFgAp4l80e1XslIjNI"]}));
+    assert_eq!(checked["structuredContent"]["items"][0]["saved"], true);
+    assert_eq!(checked["structuredContent"]["items"][1]["saved"], false);
+    assert_eq!(call("get_saved_tracks", json!({}))["structuredContent"]["tracks"][0]["name"], "Bohemian Rhapsody");
+    assert_eq!(
+        call("get_saved_albums", json!({"limit": 5}))["structuredContent"]["albums"][0]["name"],
+        "A Night at the Opera"
+    );
+    assert_eq!(call("get_followed_artists", json!({}))["structuredContent"]["artists"][0]["name"], "Queen");
+    assert_eq!(call("remove_from_library", json!({"uris": [bohemian]}))["isError"], false);
+    assert_eq!(call("check_saved", json!({"uris": [bohemian]}))["structuredContent"]["items"][0]["saved"], false);
+    // Another user's library is untouched by rae's saves.
+    let (_, other) = sign_in(s, "sam");
+    let theirs = call_tool(s, &other.access, "check_saved", json!({"uris": [opera]}));
+    assert_eq!(theirs["structuredContent"]["items"][0]["saved"], false);
+
+    let short = call("get_top_items", json!({"type": "tracks", "time_range": "short_term", "limit": 3}));
+    let long = call("get_top_items", json!({"type": "tracks", "time_range": "long_term", "limit": 3}));
+    assert_eq!(short["structuredContent"]["items"].as_array().unwrap().len(), 3);
+    assert_ne!(short["structuredContent"]["items"][0], long["structuredContent"]["items"][0]);
+    assert_eq!(call("get_top_items", json!({"type": "artists"}))["isError"], false);
+    // Plays show up in recently played.
+    assert_eq!(call("play", json!({"uri": bohemian, "device": "Laptop"}))["isError"], false);
+    let recent = call("get_recently_played", json!({"limit": 5}));
+    assert_eq!(recent["structuredContent"]["tracks"][0]["name"], "Bohemian Rhapsody", "{recent}");
+    // Bad input is refused before Spotify.
+    for (name, args, needle) in [
+        ("save_to_library", json!({"uris": []}), "1 to 40"),
+        ("save_to_library", json!({"uris": ["4u7EnebtmKWzUH433cf5Qv"]}), "expected a Spotify"),
+        ("get_top_items", json!({"type": "genres"}), "tracks"),
+        ("get_saved_tracks", json!({"limit": 500}), "1 to 50"),
+    ] {
+        let r = call(name, args);
+        assert!(r["isError"] == true && text(&r).contains(needle), "{name}: {r}");
+    }
+}

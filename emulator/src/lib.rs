@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod catalog;
+mod library;
 mod player;
 
 use base64::Engine;
@@ -64,6 +65,7 @@ struct State {
     refresh: HashMap<String, Refresh>,
     counts: HashMap<String, usize>,
     players: HashMap<String, player::Player>,
+    libraries: HashMap<String, library::Library>,
     seq: u64,
 }
 
@@ -370,9 +372,21 @@ impl Shared {
     }
 
     fn web_api(&self, method: &str, path: &str, q: &HashMap<String, String>, user: &str, body: &str) -> Reply {
-        if path.starts_with("/v1/me/player") {
-            return player::handle(&mut self.state.lock().unwrap().players, user, method, path, q, body);
+        if library::withheld(method, path) {
+            return api_error(403, "This endpoint is not available to apps in Development Mode");
         }
+        let mut guard = self.state.lock().unwrap();
+        let st = &mut *guard;
+        let history = st.players.get(user).map(|p| p.history.clone()).unwrap_or_default();
+        if let Some(reply) =
+            library::handle(st.libraries.entry(user.to_string()).or_default(), &history, method, path, q)
+        {
+            return reply;
+        }
+        if path.starts_with("/v1/me/player") {
+            return player::handle(&mut st.players, user, method, path, q, body);
+        }
+        drop(guard);
         match (method, path) {
             ("GET", "/v1/me") => {
                 let mut chars = user.chars();

@@ -30,6 +30,8 @@ pub struct Player {
     pub shuffle: bool,
     pub repeat: String,
     pub queue: Vec<usize>,
+    /// Tracks played, oldest first (for recently-played).
+    pub history: Vec<usize>,
 }
 
 fn device_json(p: &Player, i: usize) -> Value {
@@ -78,6 +80,17 @@ pub fn handle(
         p.active = Some(i);
     }
     let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let before = p.item;
+    let reply = route(p, method, path, q, &body);
+    if p.item != before {
+        if let Some(i) = p.item {
+            p.history.push(i);
+        }
+    }
+    reply
+}
+
+fn route(p: &mut Player, method: &str, path: &str, q: &HashMap<String, String>, body: &Value) -> Reply {
     let no_content = || (204, Vec::new(), String::new());
     match (method, path) {
         ("GET", "/v1/me/player") | ("GET", "/v1/me/player/currently-playing") => {

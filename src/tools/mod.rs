@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod errors;
 pub mod ids;
+pub mod library;
 pub mod playback;
 pub mod profile;
 pub mod search;
@@ -50,6 +51,7 @@ impl<'a, P: Platform> Toolbox<'a, P> {
 pub fn definitions() -> Vec<Value> {
     let mut all = vec![search::definition(), profile::definition()];
     all.extend(playback::definitions());
+    all.extend(library::definitions());
     all.extend([auth::get_auth_url_definition(), auth::authenticate_definition()]);
     all
 }
@@ -65,10 +67,15 @@ impl<P: Platform> ToolHost for Toolbox<'_, P> {
             "get_my_profile" => Ok(profile::get_my_profile(self, args).await),
             "get_auth_url" => Ok(auth::get_auth_url(self)),
             "authenticate" => Ok(auth::authenticate(self, args).await),
-            _ => match playback::call(self, name, args).await {
-                Some(result) => Ok(result),
-                None => Err(RpcError::new(INVALID_PARAMS, format!("Unknown tool: {name}"))),
-            },
+            _ => {
+                if let Some(result) = playback::call(self, name, args).await {
+                    return Ok(result);
+                }
+                match library::call(self, name, args).await {
+                    Some(result) => Ok(result),
+                    None => Err(RpcError::new(INVALID_PARAMS, format!("Unknown tool: {name}"))),
+                }
+            }
         }
     }
 }
