@@ -659,3 +659,82 @@ fn library_and_history_tools() {
         assert!(r["isError"] == true && text(&r).contains(needle), "{name}: {r}");
     }
 }
+
+#[test]
+fn playlist_tools() {
+    let s = stack();
+    let (_, t) = sign_in(s, "uma");
+    let call = |name: &str, args: Value| call_tool(s, &t.access, name, args);
+    assert_eq!(call("get_my_playlists", json!({}))["structuredContent"]["playlists"], json!([]));
+    let created = call("create_playlist", json!({"name": "Road trip", "description": "for the car"}));
+    assert_eq!(created["isError"], false, "{created}");
+    let id = created["structuredContent"]["id"].as_str().unwrap().to_string();
+    let uri = created["structuredContent"]["uri"].as_str().unwrap().to_string();
+    let tracks = [
+        "spotify:track:4u7EnebtmKWzUH433cf5Qv",
+        "spotify:track:3BQHpFgAp4l80e1XslIjNI",
+        "https://open.spotify.com/track/5ghIJDpPoe3CfHMGu71E6T",
+    ];
+    assert_eq!(call("add_to_playlist", json!({"playlist": uri, "uris": tracks}))["isError"], false);
+    assert_eq!(
+        call("add_to_playlist", json!({"playlist": id, "uris": ["6LgJvl0Xdtc73RJ1mmpotq"], "position": 0}))["isError"],
+        false
+    );
+    let names = |v: &Value| {
+        v["structuredContent"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let pl = call("get_playlist", json!({"playlist": id}));
+    assert_eq!(pl["structuredContent"]["name"], "Road trip");
+    assert_eq!(names(&pl), ["Paranoid Android", "Bohemian Rhapsody", "Come Together", "Smells Like Teen Spirit"]);
+    // Zero-based: move the item at 3 before the item at 0.
+    assert_eq!(
+        call("reorder_playlist", json!({"playlist": id, "range_start": 3, "insert_before": 0}))["isError"],
+        false
+    );
+    let page2 = call("get_playlist", json!({"playlist": id, "offset": 2, "limit": 2}));
+    assert_eq!(names(&page2), ["Bohemian Rhapsody", "Come Together"], "{page2}");
+    assert_eq!(
+        call("remove_from_playlist", json!({"playlist": id, "uris": ["spotify:track:3BQHpFgAp4l80e1XslIjNI"]}))
+            ["isError"],
+        false
+    );
+    assert_eq!(call("get_playlist", json!({"playlist": id}))["structuredContent"]["total"], 3);
+    assert_eq!(
+        call("replace_playlist_items", json!({"playlist": id, "uris": ["spotify:track:2MuWTIM3b0YEAskbeeFE1i"]}))
+            ["isError"],
+        false
+    );
+    assert_eq!(names(&call("get_playlist", json!({"playlist": id}))), ["Master of Puppets"]);
+    assert_eq!(
+        call("update_playlist", json!({"playlist": id, "name": "Road trip 2026", "public": true}))["isError"],
+        false
+    );
+    let mine = call("get_my_playlists", json!({}));
+    assert_eq!(mine["structuredContent"]["playlists"][0]["name"], "Road trip 2026");
+    // Someone else's playlist: details yes, items no (Development Mode), and no changes.
+    let editorial = call("get_playlist", json!({"playlist": "spotify:playlist:37i9dQZF1DXcBWIGoYBM5M"}));
+    assert!(editorial["isError"] == true && text(&editorial).contains("owns or collaborates"), "{editorial}");
+    let r = call("add_to_playlist", json!({"playlist": "37i9dQZF1DXcBWIGoYBM5M", "uris": [tracks[0]]}));
+    assert!(r["isError"] == true && text(&r).contains("Development Mode"), "{r}");
+    let r = call("get_playlist", json!({"playlist": "spotify:playlist:0000000000000000000000"}));
+    assert!(r["isError"] == true && text(&r).contains("No playlist"), "{r}");
+    // Another user cannot read uma's items either.
+    let (_, vic) = sign_in(s, "vic");
+    let r = call_tool(s, &vic.access, "get_playlist", json!({"playlist": id}));
+    assert_eq!(r["isError"], true, "{r}");
+    for (name, args, needle) in [
+        ("create_playlist", json!({"name": ""}), "name is required"),
+        ("add_to_playlist", json!({"playlist": id, "uris": []}), "1 to 100"),
+        ("update_playlist", json!({"playlist": id}), "at least one"),
+        ("reorder_playlist", json!({"playlist": id, "range_start": 0}), "insert_before is required"),
+        ("get_playlist", json!({"playlist": "spotify:album:6i6folBtxKV28WX3msQ4FE"}), "expected a Spotify playlist"),
+    ] {
+        let r = call(name, args);
+        assert!(r["isError"] == true && text(&r).contains(needle), "{name}: {r}");
+    }
+}

@@ -146,6 +146,8 @@ pub fn lookup(uri: &str) -> Option<Value> {
         "track" => TRACKS.iter().position(|t| t.0 == id).map(track),
         "album" => ALBUMS.iter().position(|a| a.0 == id).map(album),
         "artist" => ARTISTS.iter().position(|a| a.0 == id).map(artist),
+        "show" => (id == SHOW.0).then(show),
+        "episode" => EPISODES.iter().position(|e| e.0 == id).map(episode),
         _ => None,
     }
 }
@@ -163,4 +165,83 @@ pub fn top_artists(shift: usize) -> Vec<Value> {
             a
         })
         .collect()
+}
+
+/// One podcast with three episodes, for the show/episode endpoints and search.
+const SHOW: (&str, &str, &str) = ("5CfCWKI5pZ28U0uOzXkDHe", "Sound Check Weekly", "A weekly talk show about records.");
+const EPISODES: &[(&str, &str, u64)] = &[
+    ("512ojhOuo1ktJprKbVcKyQ", "Episode 1: Opera and rock", 1_800_000),
+    ("4rOoJ6Egrf8K2IrywzwOMk", "Episode 2: Grunge at thirty", 2_100_000),
+    ("0Q86acNRm6V9GYx55SXKwf", "Episode 3: Café culture", 1_950_000),
+];
+
+pub fn show() -> Value {
+    let (id, name, description) = SHOW;
+    json!({"id": id, "name": name, "type": "show", "uri": format!("spotify:show:{id}"), "description": description,
+           "media_type": "audio", "total_episodes": EPISODES.len(), "explicit": false,
+           "external_urls": {"spotify": format!("https://open.spotify.com/show/{id}")}, "images": []})
+}
+
+pub fn episode(i: usize) -> Value {
+    let (id, name, duration_ms) = EPISODES[i];
+    json!({"id": id, "name": name, "type": "episode", "uri": format!("spotify:episode:{id}"), "duration_ms": duration_ms,
+           "release_date": format!("2026-10-0{}", i + 1), "description": "", "explicit": false,
+           "external_urls": {"spotify": format!("https://open.spotify.com/episode/{id}")}, "show": show()})
+}
+
+pub fn search_other(kind: &str, query: &str) -> Vec<Value> {
+    let words: Vec<String> = query.split_whitespace().map(fold).collect();
+    let matches = |name: &str| {
+        let hay = fold(name);
+        words.iter().all(|w| hay.contains(w.as_str()))
+    };
+    match kind {
+        "album" => (0..ALBUMS.len())
+            .filter(|&i| matches(&format!("{} {}", ALBUMS[i].1, ARTISTS[ALBUMS[i].2].1)))
+            .map(album)
+            .collect(),
+        "artist" => (0..ARTISTS.len()).filter(|&i| matches(ARTISTS[i].1)).map(artist).collect(),
+        "show" => {
+            if matches(SHOW.1) {
+                vec![show()]
+            } else {
+                vec![]
+            }
+        }
+        "episode" => {
+            (0..EPISODES.len()).filter(|&i| matches(&format!("{} {}", EPISODES[i].1, SHOW.1))).map(episode).collect()
+        }
+        _ => vec![],
+    }
+}
+
+/// `GET /v1/{tracks,albums,artists,shows,episodes}/{id}[/albums|/tracks|/episodes]`.
+pub fn get(path: &str) -> Option<Value> {
+    let p: Vec<&str> = path.trim_start_matches("/v1/").split('/').collect();
+    match p.as_slice() {
+        ["tracks", id] => TRACKS.iter().position(|t| t.0 == *id).map(track),
+        ["albums", id] => ALBUMS.iter().position(|a| a.0 == *id).map(|i| {
+            let mut a = album(i);
+            let items: Vec<Value> = (0..TRACKS.len()).filter(|&t| TRACKS[t].2 == i).map(track).collect();
+            a["tracks"] = json!({"items": items, "total": items.len(), "limit": 50, "offset": 0});
+            a
+        }),
+        ["artists", id] => ARTISTS.iter().position(|a| a.0 == *id).map(|i| {
+            let mut a = artist(i);
+            a["genres"] = json!(["rock"]);
+            a
+        }),
+        ["artists", id, "albums"] => ARTISTS.iter().position(|a| a.0 == *id).map(|i| {
+            let items: Vec<Value> = (0..ALBUMS.len()).filter(|&al| ALBUMS[al].2 == i).map(album).collect();
+            json!({"items": items, "total": items.len(), "limit": 20, "offset": 0})
+        }),
+        ["shows", id] if *id == SHOW.0 => {
+            let mut s = show();
+            s["episodes"] =
+                json!({"items": (0..EPISODES.len()).map(episode).collect::<Vec<_>>(), "total": EPISODES.len()});
+            Some(s)
+        }
+        ["episodes", id] => EPISODES.iter().position(|e| e.0 == *id).map(episode),
+        _ => None,
+    }
 }

@@ -7,6 +7,7 @@
 mod catalog;
 mod library;
 mod player;
+mod playlists;
 
 use base64::Engine;
 use serde_json::{json, Value};
@@ -66,6 +67,7 @@ struct State {
     counts: HashMap<String, usize>,
     players: HashMap<String, player::Player>,
     libraries: HashMap<String, library::Library>,
+    playlists: Option<HashMap<String, playlists::Playlist>>,
     seq: u64,
 }
 
@@ -386,7 +388,24 @@ impl Shared {
         if path.starts_with("/v1/me/player") {
             return player::handle(&mut st.players, user, method, path, q, body);
         }
+        st.seq += 1;
+        let seq = st.seq;
+        let all = st.playlists.get_or_insert_with(playlists::seed);
+        if let Some(reply) = playlists::handle(all, seq, user, method, path, q, body) {
+            return reply;
+        }
         drop(guard);
+        if method == "GET" {
+            if let Some(item) = catalog::get(path) {
+                return json_reply(200, item);
+            }
+            if ["/v1/tracks/", "/v1/albums/", "/v1/artists/", "/v1/shows/", "/v1/episodes/"]
+                .iter()
+                .any(|p| path.starts_with(p))
+            {
+                return api_error(404, "Resource not found");
+            }
+        }
         match (method, path) {
             ("GET", "/v1/me") => {
                 let mut chars = user.chars();
@@ -428,7 +447,8 @@ fn search(q: &HashMap<String, String>) -> Reply {
     for t in types {
         let items: Vec<Value> = match t {
             "track" => catalog::search_tracks(query).into_iter().map(catalog::track).collect(),
-            _ => Vec::new(),
+            "playlist" => Vec::new(),
+            other => catalog::search_other(other, query),
         };
         let total = items.len();
         let page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();

@@ -5,6 +5,7 @@ pub mod errors;
 pub mod ids;
 pub mod library;
 pub mod playback;
+pub mod playlists;
 pub mod profile;
 pub mod search;
 
@@ -52,6 +53,7 @@ pub fn definitions() -> Vec<Value> {
     let mut all = vec![search::definition(), profile::definition()];
     all.extend(playback::definitions());
     all.extend(library::definitions());
+    all.extend(playlists::definitions());
     all.extend([auth::get_auth_url_definition(), auth::authenticate_definition()]);
     all
 }
@@ -71,7 +73,10 @@ impl<P: Platform> ToolHost for Toolbox<'_, P> {
                 if let Some(result) = playback::call(self, name, args).await {
                     return Ok(result);
                 }
-                match library::call(self, name, args).await {
+                if let Some(result) = library::call(self, name, args).await {
+                    return Ok(result);
+                }
+                match playlists::call(self, name, args).await {
                     Some(result) => Ok(result),
                     None => Err(RpcError::new(INVALID_PARAMS, format!("Unknown tool: {name}"))),
                 }

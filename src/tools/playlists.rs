@@ -1,0 +1,312 @@
+//! Playlists on the February 2026 endpoints: list mine, read one with its items (paged),
+//! create, change details, add/remove/reorder/replace items. Positions are zero-based.
+//! One Spotify call each.
+
+use crate::core::platform::Platform;
+use crate::mcp::model::ToolResult;
+use crate::tools::search::compact_track;
+use crate::tools::{check_known, errors, ids, object_schema, Toolbox};
+use serde_json::{json, Value};
+
+fn playlist_prop() -> Value {
+    json!({"type": "string", "description": "Playlist URI, open.spotify.com link or id (see get_my_playlists)."})
+}
+
+fn items_prop(max: u64, min: u64) -> Value {
+    json!({"type": "array", "items": {"type": "string"}, "minItems": min, "maxItems": max, "description": "Track or episode URIs, links or track ids."})
+}
+
+/// `hints`: (readOnlyHint, destructiveHint, idempotentHint).
+fn tool(name: &str, title: &str, description: &str, input: Value, output: Value, hints: (bool, bool, bool)) -> Value {
+    let (read_only, destructive, idempotent) = hints;
+    json!({"name": name, "title": title, "description": description, "inputSchema": input, "outputSchema": output,
+           "annotations": {"title": title, "readOnlyHint": read_only, "destructiveHint": destructive, "idempotentHint": idempotent, "openWorldHint": true}})
+}
+
+pub fn definitions() -> Vec<Value> {
+    let obj = |props: Value, req: &[&str]| json!({"type": "object", "properties": props, "required": req});
+    let changed = obj(
+        json!({"ok": {"type": "boolean"}, "playlist_id": {"type": "string"}, "snapshot_id": {"type": ["string", "null"]}}),
+        &["ok", "playlist_id"],
+    );
+    vec![
+        tool(
+            "get_my_playlists",
+            "My playlists",
+            "List the playlists the user owns or follows, with ids and item counts.",
+            object_schema(json!({"limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}, "offset": {"type": "integer", "minimum": 0}}), &[]),
+            obj(json!({"total": {"type": "integer"}, "playlists": {"type": "array", "items": {"type": "object"}}}), &["playlists"]),
+            (true, false, true),
+        ),
+        tool(
+            "get_playlist",
+            "Open playlist",
+            "A playlist's details and its items (paged, zero-based offset). Spotify only shows the items of playlists the user owns or collaborates on.",
+            object_schema(json!({"playlist": playlist_prop(), "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}, "offset": {"type": "integer", "minimum": 0}}), &["playlist"]),
+            obj(json!({"id": {"type": "string"}, "name": {"type": ["string", "null"]}, "owner": {"type": ["string", "null"]}, "total": {"type": "integer"}, "offset": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}), &["id", "items"]),
+            (true, false, true),
+        ),
+        tool(
+            "create_playlist",
+            "Create playlist",
+            "Create a new playlist for the user (private unless public is true). Add tracks with add_to_playlist.",
+            object_schema(json!({"name": {"type": "string", "minLength": 1, "maxLength": 100}, "description": {"type": "string", "maxLength": 300}, "public": {"type": "boolean", "default": false}}), &["name"]),
+            obj(json!({"id": {"type": "string"}, "uri": {"type": "string"}, "name": {"type": "string"}, "url": {"type": "string"}}), &["id", "uri"]),
+            (false, false, false),
+        ),
+        tool(
+            "update_playlist",
+            "Edit playlist details",
+            "Change a playlist's name, description, public or collaborative setting.",
+            object_schema(json!({"playlist": playlist_prop(), "name": {"type": "string", "minLength": 1, "maxLength": 100}, "description": {"type": "string", "maxLength": 300}, "public": {"type": "boolean"}, "collaborative": {"type": "boolean"}}), &["playlist"]),
+            changed.clone(),
+            (false, false, true),
+        ),
+        tool(
+            "add_to_playlist",
+            "Add to playlist",
+            "Add tracks or episodes to a playlist, at the end or at a zero-based position. Up to 100 per call.",
+            object_schema(json!({"playlist": playlist_prop(), "uris": items_prop(100, 1), "position": {"type": "integer", "minimum": 0}}), &["playlist", "uris"]),
+            changed.clone(),
+            (false, false, false),
+        ),
+        tool(
+            "remove_from_playlist",
+            "Remove from playlist",
+            "Remove every occurrence of the given tracks or episodes from a playlist. Up to 100 per call.",
+            object_schema(json!({"playlist": playlist_prop(), "uris": items_prop(100, 1)}), &["playlist", "uris"]),
+            changed.clone(),
+            (false, true, true),
+        ),
+        tool(
+            "reorder_playlist",
+            "Reorder playlist",
+            "Move a block of items: range_start (zero-based) and range_length items go before the item now at insert_before.",
+            object_schema(json!({"playlist": playlist_prop(), "range_start": {"type": "integer", "minimum": 0}, "insert_before": {"type": "integer", "minimum": 0}, "range_length": {"type": "integer", "minimum": 1, "default": 1}}), &["playlist", "range_start", "insert_before"]),
+            changed.clone(),
+            (false, false, false),
+        ),
+        tool(
+            "replace_playlist_items",
+            "Replace playlist items",
+            "Replace all items of a playlist with the given list (an empty list clears it). Up to 100.",
+            object_schema(json!({"playlist": playlist_prop(), "uris": items_prop(100, 0)}), &["playlist", "uris"]),
+            changed,
+            (false, true, true),
+        ),
+    ]
+}
+
+fn compact_playlist(p: &Value) -> Value {
+    json!({"id": p["id"], "uri": p["uri"], "name": p["name"], "owner": p["owner"]["display_name"].as_str().or(p["owner"]["id"].as_str()),
+           "public": p["public"], "collaborative": p["collaborative"], "items": p["items"]["total"].as_u64().or(p["tracks"]["total"].as_u64())})
+}
+
+fn compact_item(entry: &Value) -> Value {
+    let item = if entry["item"].is_object() { &entry["item"] } else { &entry["track"] };
+    if item["type"] == "episode" {
+        json!({"id": item["id"], "uri": item["uri"], "name": item["name"], "show": item["show"]["name"], "duration_ms": item["duration_ms"]})
+    } else {
+        compact_track(item)
+    }
+}
+
+fn int(args: &Value, key: &str, default: Option<u64>, max: u64) -> Result<u64, ToolResult> {
+    match args.get(key) {
+        None | Some(Value::Null) => default.ok_or_else(|| ToolResult::error(format!("{key} is required."))),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| ToolResult::error(format!("{key} must be an integer from 0 to {max}."))),
+    }
+}
+
+fn item_uris(args: &Value, min: usize) -> Result<Vec<String>, ToolResult> {
+    let Some(list) = args.get("uris").and_then(Value::as_array).filter(|l| l.len() >= min && l.len() <= 100) else {
+        return Err(ToolResult::error(format!("uris must be a list of {min} to 100 track or episode URIs.")));
+    };
+    list.iter()
+        .map(|u| {
+            u.as_str()
+                .ok_or_else(|| ToolResult::error("uris must contain strings."))
+                .and_then(|s| ids::uri(s, Some("track"), &["track", "episode"]).map_err(ToolResult::error))
+        })
+        .collect()
+}
+
+pub async fn call<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Option<ToolResult> {
+    let known: &[&str] = match name {
+        "get_my_playlists" => &["limit", "offset"],
+        "get_playlist" => &["playlist", "limit", "offset"],
+        "create_playlist" => &["name", "description", "public"],
+        "update_playlist" => &["playlist", "name", "description", "public", "collaborative"],
+        "add_to_playlist" => &["playlist", "uris", "position"],
+        "remove_from_playlist" | "replace_playlist_items" => &["playlist", "uris"],
+        "reorder_playlist" => &["playlist", "range_start", "insert_before", "range_length"],
+        _ => return None,
+    };
+    Some(match run(tb, name, args, known).await {
+        Ok(r) | Err(r) => r,
+    })
+}
+
+async fn run<P: Platform>(
+    tb: &Toolbox<'_, P>,
+    name: &str,
+    args: &Value,
+    known: &[&str],
+) -> Result<ToolResult, ToolResult> {
+    check_known(args, known)?;
+    let id = match name {
+        "get_my_playlists" | "create_playlist" => String::new(),
+        _ => {
+            let raw = args
+                .get("playlist")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ToolResult::error("playlist is required: a playlist URI, link or id."))?;
+            ids::parse(raw, Some("playlist"), &["playlist"]).map_err(ToolResult::error)?.1
+        }
+    };
+    let mut query: Vec<(&str, String)> = Vec::new();
+    let (method, path, body): (&str, String, Option<Value>) = match name {
+        "get_my_playlists" => {
+            query.push(("limit", int(args, "limit", Some(20), 50)?.max(1).to_string()));
+            query.push(("offset", int(args, "offset", Some(0), 100_000)?.to_string()));
+            ("GET", "/v1/me/playlists".into(), None)
+        }
+        "get_playlist" => {
+            let offset = int(args, "offset", Some(0), 100_000)?;
+            query.push(("limit", int(args, "limit", Some(20), 50)?.max(1).to_string()));
+            query.push(("offset", offset.to_string()));
+            // The first page comes with the playlist's details; later pages from /items.
+            if offset == 0 {
+                query.clear();
+                ("GET", format!("/v1/playlists/{id}"), None)
+            } else {
+                ("GET", format!("/v1/playlists/{id}/items"), None)
+            }
+        }
+        "create_playlist" => {
+            let Some(n) =
+                args.get("name").and_then(Value::as_str).map(str::trim).filter(|n| !n.is_empty() && n.len() <= 100)
+            else {
+                return Err(ToolResult::error("name is required (1 to 100 characters)."));
+            };
+            let mut b = json!({"name": n, "public": args.get("public").and_then(Value::as_bool).unwrap_or(false)});
+            if let Some(d) = args.get("description").and_then(Value::as_str) {
+                b["description"] = json!(d);
+            }
+            ("POST", "/v1/me/playlists".into(), Some(b))
+        }
+        "update_playlist" => {
+            let mut b = json!({});
+            for key in ["name", "description"] {
+                if let Some(v) = args.get(key) {
+                    b[key] = json!(v.as_str().ok_or_else(|| ToolResult::error(format!("{key} must be a string.")))?);
+                }
+            }
+            for key in ["public", "collaborative"] {
+                if let Some(v) = args.get(key) {
+                    b[key] =
+                        json!(v.as_bool().ok_or_else(|| ToolResult::error(format!("{key} must be true or false.")))?);
+                }
+            }
+            if b.as_object().is_some_and(|o| o.is_empty()) {
+                return Err(ToolResult::error("give at least one of name, description, public, collaborative."));
+            }
+            ("PUT", format!("/v1/playlists/{id}"), Some(b))
+        }
+        "add_to_playlist" => {
+            let mut b = json!({"uris": item_uris(args, 1)?});
+            if args.get("position").is_some() {
+                b["position"] = json!(int(args, "position", None, 100_000)?);
+            }
+            ("POST", format!("/v1/playlists/{id}/items"), Some(b))
+        }
+        "remove_from_playlist" => {
+            let items: Vec<Value> = item_uris(args, 1)?.into_iter().map(|u| json!({"uri": u})).collect();
+            ("DELETE", format!("/v1/playlists/{id}/items"), Some(json!({"items": items})))
+        }
+        "replace_playlist_items" => {
+            ("PUT", format!("/v1/playlists/{id}/items"), Some(json!({"uris": item_uris(args, 0)?})))
+        }
+        "reorder_playlist" => (
+            "PUT",
+            format!("/v1/playlists/{id}/items"),
+            Some(
+                json!({"range_start": int(args, "range_start", None, 100_000)?, "insert_before": int(args, "insert_before", None, 100_000)?,
+                        "range_length": int(args, "range_length", Some(1), 100_000)?.max(1)}),
+            ),
+        ),
+        _ => return Err(ToolResult::error("unknown tool")),
+    };
+    let mut session = tb.session().await?;
+    let result = session.call(method, &path, &query, body.as_ref()).await;
+    tb.count(&session);
+    let v = result.map_err(|e| match e {
+        crate::spotify::session::SessionError::Spotify(crate::spotify::SpotifyError::Forbidden { .. }) if name != "get_my_playlists" => ToolResult::error(
+            "Spotify refused: apps in Development Mode can read and change only playlists the user owns or collaborates on.",
+        ),
+        crate::spotify::session::SessionError::Spotify(crate::spotify::SpotifyError::NotFound { .. }) => {
+            ToolResult::error(format!("No playlist with id {id}: check it with get_my_playlists."))
+        }
+        other => errors::describe(tb.ctx, &tb.principal.uk, other),
+    })?;
+    Ok(match name {
+        "get_my_playlists" => {
+            let lists: Vec<Value> =
+                v["items"].as_array().map(|a| a.iter().map(compact_playlist).collect()).unwrap_or_default();
+            let text = lists
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} ({} items) {}",
+                        p["name"].as_str().unwrap_or("?"),
+                        p["items"],
+                        p["uri"].as_str().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            ToolResult::ok(
+                if text.is_empty() { "No playlists yet.".to_string() } else { text },
+                json!({"total": v["total"], "playlists": lists}),
+            )
+        }
+        "get_playlist" => {
+            let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(20) as usize;
+            let (details, page) = if path.ends_with("/items") { (None, &v) } else { (Some(&v), &v["items"]) };
+            if page.is_null() {
+                return Err(ToolResult::error(format!(
+                    "Spotify shows the items of \"{}\" only to its owner: apps in Development Mode can read items only of playlists the user owns or collaborates on.",
+                    v["name"].as_str().unwrap_or("this playlist")
+                )));
+            }
+            let items: Vec<Value> =
+                page["items"].as_array().map(|a| a.iter().take(limit).map(compact_item).collect()).unwrap_or_default();
+            let offset = page["offset"].as_u64().unwrap_or(0);
+            let name = details.and_then(|d| d["name"].as_str()).map(str::to_string);
+            let mut text = format!("{} — {} items", name.clone().unwrap_or_else(|| id.clone()), page["total"]);
+            for (i, it) in items.iter().enumerate() {
+                text.push_str(&format!(
+                    "\n{}. {} {}",
+                    offset as usize + i,
+                    it["name"].as_str().unwrap_or("?"),
+                    it["uri"].as_str().unwrap_or("")
+                ));
+            }
+            ToolResult::ok(
+                text,
+                json!({"id": id, "name": name, "owner": details.and_then(|d| d["owner"]["id"].as_str()), "total": page["total"], "offset": offset, "items": items}),
+            )
+        }
+        "create_playlist" => ToolResult::ok(
+            format!("Created playlist \"{}\": {}", v["name"].as_str().unwrap_or(""), v["uri"].as_str().unwrap_or("")),
+            json!({"id": v["id"], "uri": v["uri"], "name": v["name"], "url": v["external_urls"]["spotify"]}),
+        ),
+        _ => ToolResult::ok(
+            format!("Done ({}).", name.replace('_', " ")),
+            json!({"ok": true, "playlist_id": id, "snapshot_id": v["snapshot_id"]}),
+        ),
+    })
+}
