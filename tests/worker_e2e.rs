@@ -738,3 +738,42 @@ fn playlist_tools() {
         assert!(r["isError"] == true && text(&r).contains(needle), "{name}: {r}");
     }
 }
+
+#[test]
+fn catalog_and_search_tools() {
+    let s = stack();
+    let (_, t) = sign_in(s, "wes");
+    let call = |name: &str, args: Value| call_tool(s, &t.access, name, args);
+    let r = call("search", json!({"query": "queen", "types": ["album", "artist", "track"], "limit": 2}));
+    assert_eq!(r["isError"], false, "{r}");
+    let res = &r["structuredContent"]["results"];
+    assert_eq!(res["artists"]["items"][0]["name"], "Queen");
+    assert_eq!(res["albums"]["items"][0]["name"], "A Night at the Opera");
+    assert_eq!(res["tracks"]["items"].as_array().unwrap().len(), 2);
+    let pods = call("search", json!({"query": "grunge", "types": ["episode", "show"]}));
+    assert_eq!(pods["structuredContent"]["results"]["episodes"]["items"][0]["name"], "Episode 2: Grunge at thirty");
+    let clamped = call("search", json!({"query": "love", "limit": 50}));
+    assert!(clamped["structuredContent"]["note"].as_str().unwrap().contains("reduced to 10"));
+
+    let track = call("get_track", json!({"track": "https://open.spotify.com/track/4u7EnebtmKWzUH433cf5Qv"}));
+    assert_eq!(
+        (track["structuredContent"]["name"].as_str(), track["structuredContent"]["duration_ms"].as_u64()),
+        (Some("Bohemian Rhapsody"), Some(354000))
+    );
+    let album = call("get_album", json!({"album": "spotify:album:6i6folBtxKV28WX3msQ4FE"}));
+    assert_eq!(album["structuredContent"]["tracks"].as_array().unwrap().len(), 3);
+    assert!(text(&album).contains("\n1. Love of My Life"), "zero-based positions: {album}");
+    let artist = call("get_artist", json!({"artist": "1dfeR4HaWDbWqFHLkxsg1d"}));
+    assert_eq!(artist["structuredContent"]["albums"][0]["name"], "A Night at the Opera");
+    assert_eq!(artist["structuredContent"]["genres"][0], "rock");
+    let show = call("get_show", json!({"show": "spotify:show:5CfCWKI5pZ28U0uOzXkDHe"}));
+    assert_eq!(show["structuredContent"]["episodes"].as_array().unwrap().len(), 3);
+    let ep = call("get_episode", json!({"episode": "spotify:episode:512ojhOuo1ktJprKbVcKyQ"}));
+    assert_eq!(ep["structuredContent"]["show"], "Sound Check Weekly");
+    let missing = call("get_track", json!({"track": "spotify:track:0000000000000000000000"}));
+    assert!(missing["isError"] == true && text(&missing).contains("no track with id"), "{missing}");
+    let wrong = call("get_album", json!({"album": "spotify:track:4u7EnebtmKWzUH433cf5Qv"}));
+    assert!(wrong["isError"] == true && text(&wrong).contains("expected a Spotify album"), "{wrong}");
+    let bad = call("search", json!({"query": "x", "types": ["genre"]}));
+    assert!(bad["isError"] == true && text(&bad).contains("types must list"), "{bad}");
+}

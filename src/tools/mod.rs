@@ -1,6 +1,7 @@
 //! The MCP tools: definitions (schemas, annotations) and their handlers. A tool sees the
 //! caller only through a [`Toolbox`] and Spotify only through a `SpotifySession`.
 pub mod auth;
+pub mod catalog;
 pub mod errors;
 pub mod ids;
 pub mod library;
@@ -50,7 +51,9 @@ impl<'a, P: Platform> Toolbox<'a, P> {
 }
 
 pub fn definitions() -> Vec<Value> {
-    let mut all = vec![search::definition(), profile::definition()];
+    let mut all = vec![search::definition()];
+    all.extend(catalog::definitions());
+    all.push(profile::definition());
     all.extend(playback::definitions());
     all.extend(library::definitions());
     all.extend(playlists::definitions());
@@ -70,6 +73,9 @@ impl<P: Platform> ToolHost for Toolbox<'_, P> {
             "get_auth_url" => Ok(auth::get_auth_url(self)),
             "authenticate" => Ok(auth::authenticate(self, args).await),
             _ => {
+                if let Some(result) = catalog::call(self, name, args).await {
+                    return Ok(result);
+                }
                 if let Some(result) = playback::call(self, name, args).await {
                     return Ok(result);
                 }
