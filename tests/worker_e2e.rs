@@ -582,6 +582,8 @@ fn playback_tools_drive_the_users_player() {
     assert_eq!(queue["structuredContent"]["queue"][0]["name"], "Come Together");
     assert_eq!(call("skip_next", json!({}))["isError"], false);
     assert_eq!(call("get_playback_state", json!({}))["structuredContent"]["track"]["name"], "Come Together");
+    assert_eq!(call("skip_previous", json!({}))["isError"], false);
+    assert_ne!(call("get_playback_state", json!({}))["structuredContent"]["track"]["name"], "Come Together");
     assert_eq!(call("pause", json!({}))["isError"], false);
     let again = call("pause", json!({}));
     assert_eq!(again["isError"], true, "Spotify refuses to pause a paused player: {again}");
@@ -776,4 +778,146 @@ fn catalog_and_search_tools() {
     assert!(wrong["isError"] == true && text(&wrong).contains("expected a Spotify album"), "{wrong}");
     let bad = call("search", json!({"query": "x", "types": ["genre"]}));
     assert!(bad["isError"] == true && text(&bad).contains("types must list"), "{bad}");
+}
+
+#[test]
+fn a_missing_scope_is_named_with_a_link_to_grant_it() {
+    let s = stack();
+    let (_, t) = sign_in_with(s, "xena", "&emulator_scope=user-read-private%20user-read-playback-state");
+    assert_eq!(call_tool(s, &t.access, "get_devices", json!({}))["isError"], false, "granted scope works");
+    let r = call_tool(s, &t.access, "pause", json!({}));
+    assert_eq!(r["isError"], true);
+    let msg = text(&r);
+    assert!(msg.contains("user-modify-playback-state") && msg.contains(&s.emulator.base_url()), "{msg}");
+    assert_eq!(s.emulator.user_request_count("xena", "PUT /v1/me/player/pause"), 0, "refused before calling Spotify");
+}
+
+#[test]
+fn rate_limits_and_server_errors() {
+    use spotify_emulator::Fault;
+    let s = stack();
+    let (_, t) = sign_in(s, "yuri");
+    let searches = || s.emulator.user_request_count("yuri", "GET /v1/search");
+    // A short Retry-After is waited out and retried once, invisibly.
+    s.emulator.inject_fault("yuri", Fault { status: 429, retry_after: Some(1), reason: None }, 1);
+    let before = searches();
+    let r = call_tool(s, &t.access, "search_tracks", json!({"query": "love"}));
+    assert_eq!(r["isError"], false, "{r}");
+    assert_eq!(searches(), before + 2);
+    // A long one is reported with when to try again.
+    s.emulator.inject_fault("yuri", Fault { status: 429, retry_after: Some(120), reason: None }, 1);
+    let r = call_tool(s, &t.access, "search_tracks", json!({"query": "love"}));
+    assert!(r["isError"] == true && text(&r).contains("120 seconds"), "{r}");
+    // The app's quota is not retried.
+    s.emulator.inject_fault(
+        "yuri",
+        Fault { status: 429, retry_after: Some(1), reason: Some("QUOTA_EXCEEDED".into()) },
+        1,
+    );
+    let before = searches();
+    let r = call_tool(s, &t.access, "search_tracks", json!({"query": "love"}));
+    assert!(r["isError"] == true && text(&r).contains("quota"), "{r}");
+    assert_eq!(searches(), before + 1);
+    // Reads retry on 5xx; writes do not.
+    s.emulator.inject_fault("yuri", Fault { status: 503, retry_after: None, reason: None }, 2);
+    let r = call_tool(s, &t.access, "search_tracks", json!({"query": "love"}));
+    assert_eq!(r["isError"], false, "two 503s then success: {r}");
+    s.emulator.inject_fault("yuri", Fault { status: 502, retry_after: None, reason: None }, 1);
+    let r = call_tool(s, &t.access, "save_to_library", json!({"uris": ["spotify:track:4u7EnebtmKWzUH433cf5Qv"]}));
+    assert!(r["isError"] == true && text(&r).contains("HTTP 502"), "{r}");
+    assert_eq!(s.emulator.user_request_count("yuri", "PUT /v1/me/library"), 1, "a write is not retried");
+    // A Development Mode 403 is explained.
+    s.emulator.inject_fault("yuri", Fault { status: 403, retry_after: None, reason: None }, 1);
+    let r = call_tool(s, &t.access, "get_top_items", json!({"type": "artists"}));
+    assert!(r["isError"] == true && text(&r).contains("Development Mode"), "{r}");
+}
+
+/// The toolset's size budget: every tool's `structuredContent` at its default page size stays
+/// under 8 KB. Prints the largest, for the record.
+#[test]
+fn largest_structured_content_stays_under_8_kb() {
+    let s = stack();
+    let (_, t) = sign_in(s, "zed");
+    let call = |name: &str, args: Value| call_tool(s, &t.access, name, args);
+    // Fill what the lists show: every track and album saved, a full playlist, a queue, history.
+    let all = call("search", json!({"query": "", "types": ["track"]}));
+    assert_eq!(all["isError"], true, "an empty query is refused");
+    let mut tracks = Vec::new();
+    for q in ["the", "a", "e", "o", "i", "love"] {
+        for offset in [0, 10] {
+            let r = call("search_tracks", json!({"query": q, "limit": 10, "offset": offset}));
+            for tr in r["structuredContent"]["tracks"].as_array().unwrap() {
+                let uri = tr["uri"].as_str().unwrap().to_string();
+                if !tracks.contains(&uri) {
+                    tracks.push(uri);
+                }
+            }
+        }
+    }
+    assert!(tracks.len() >= 20, "{}", tracks.len());
+    for chunk in tracks.chunks(40) {
+        assert_eq!(call("save_to_library", json!({"uris": chunk}))["isError"], false);
+    }
+    let pl =
+        call("create_playlist", json!({"name": "Everything"}))["structuredContent"]["id"].as_str().unwrap().to_string();
+    call("add_to_playlist", json!({"playlist": pl, "uris": tracks}));
+    call("play", json!({"uri": "spotify:album:6i6folBtxKV28WX3msQ4FE", "device": "Laptop"}));
+    for tr in tracks.iter().take(20) {
+        call("add_to_queue", json!({"uri": tr}));
+    }
+    for _ in 0..10 {
+        call("skip_next", json!({}));
+    }
+    let cases = [
+        ("search", json!({"query": "e", "types": ["track", "album", "artist", "playlist", "show", "episode"]})),
+        ("search_tracks", json!({"query": "e"})),
+        ("get_saved_tracks", json!({})),
+        ("get_saved_albums", json!({})),
+        ("get_recently_played", json!({})),
+        ("get_top_items", json!({"type": "tracks"})),
+        ("get_top_items", json!({"type": "artists"})),
+        ("get_followed_artists", json!({})),
+        ("get_my_playlists", json!({})),
+        ("get_playlist", json!({"playlist": pl})),
+        ("get_album", json!({"album": "6i6folBtxKV28WX3msQ4FE"})),
+        ("get_artist", json!({"artist": "1dfeR4HaWDbWqFHLkxsg1d"})),
+        ("get_show", json!({"show": "5CfCWKI5pZ28U0uOzXkDHe"})),
+        ("get_queue", json!({})),
+        ("get_playback_state", json!({})),
+        ("get_devices", json!({})),
+    ];
+    let mut largest = (0, "");
+    for (name, args) in &cases {
+        let r = call(name, args.clone());
+        assert_eq!(r["isError"], false, "{name}: {r}");
+        let size = r["structuredContent"].to_string().len();
+        if size > largest.0 {
+            largest = (size, name);
+        }
+    }
+    eprintln!("largest structuredContent: {} bytes ({})", largest.0, largest.1);
+    assert!(largest.0 < 8 * 1024, "{} is {} bytes", largest.1, largest.0);
+}
+
+#[test]
+fn every_listed_tool_is_exercised_by_this_suite() {
+    let s = stack();
+    let (_, t) = sign_in(s, "meta");
+    let list = mcp_legacy(s, &t.access, "tools/list", json!({})).json();
+    let tools = list["result"]["tools"].as_array().unwrap();
+    let source = include_str!("worker_e2e.rs");
+    let mut names = std::collections::HashSet::new();
+    for tool in tools {
+        let name = tool["name"].as_str().unwrap();
+        assert!(names.insert(name), "duplicate tool {name}");
+        assert!(name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'), "{name}");
+        assert!(tool["title"].is_string() && tool["description"].as_str().unwrap().len() > 20, "{name}");
+        let a = &tool["annotations"];
+        for hint in ["readOnlyHint", "destructiveHint", "idempotentHint"] {
+            assert!(a[hint].is_boolean(), "{name} lacks {hint}");
+        }
+        assert!(source.contains(&format!("\"{name}\"")), "{name} has no integration test");
+    }
+    eprintln!("tools/list: {} tools", tools.len());
+    assert!(tools.len() >= 39, "{}", tools.len());
 }

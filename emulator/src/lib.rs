@@ -40,6 +40,14 @@ impl Default for Config {
     }
 }
 
+/// An injected Web API failure: a status, with `Retry-After` and a `reason` when given.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub status: u16,
+    pub retry_after: Option<u64>,
+    pub reason: Option<String>,
+}
+
 struct Code {
     user: String,
     client_id: String,
@@ -67,6 +75,8 @@ struct State {
     counts: HashMap<String, usize>,
     players: HashMap<String, player::Player>,
     libraries: HashMap<String, library::Library>,
+    /// Failures to answer the next Web API calls of a user with, oldest first.
+    faults: HashMap<String, std::collections::VecDeque<Fault>>,
     playlists: Option<HashMap<String, playlists::Playlist>>,
     seq: u64,
 }
@@ -134,6 +144,15 @@ impl Emulator {
     pub fn user_request_count(&self, user: &str, method_and_path: &str) -> usize {
         let key = format!("{user} {method_and_path}");
         self.shared.state.lock().unwrap().counts.get(&key).copied().unwrap_or(0)
+    }
+
+    /// The user's next `count` Web API calls fail with `fault` (429s, 5xx, ...).
+    pub fn inject_fault(&self, user: &str, fault: Fault, count: usize) {
+        let mut st = self.shared.state.lock().unwrap();
+        let queue = st.faults.entry(user.to_string()).or_default();
+        for _ in 0..count {
+            queue.push_back(fault.clone());
+        }
     }
 
     pub fn reset_counts(&self) {
@@ -237,6 +256,21 @@ impl Shared {
                 self.revoke(query.get("user").map(String::as_str).unwrap_or(""));
                 json_reply(200, json!({"ok": true}))
             }
+            ("POST", "/__emulator/fault") => {
+                let fault = Fault {
+                    status: query.get("status").and_then(|s| s.parse().ok()).unwrap_or(500),
+                    retry_after: query.get("retry_after").and_then(|s| s.parse().ok()),
+                    reason: query.get("reason").cloned(),
+                };
+                let count = query.get("count").and_then(|s| s.parse().ok()).unwrap_or(1);
+                let user = query.get("user").cloned().unwrap_or_default();
+                let mut st = self.state.lock().unwrap();
+                let queue = st.faults.entry(user).or_default();
+                for _ in 0..count {
+                    queue.push_back(fault.clone());
+                }
+                json_reply(200, json!({"ok": true}))
+            }
             ("GET", "/__emulator/counts") => json_reply(200, json!(self.state.lock().unwrap().counts)),
             ("POST", "/__emulator/reset-counts") => {
                 self.state.lock().unwrap().counts.clear();
@@ -252,7 +286,22 @@ impl Shared {
                         Some(a) => a.user.clone(),
                     }
                 };
-                *self.state.lock().unwrap().counts.entry(format!("{user} {method} {path}")).or_insert(0) += 1;
+                let fault = {
+                    let mut st = self.state.lock().unwrap();
+                    *st.counts.entry(format!("{user} {method} {path}")).or_insert(0) += 1;
+                    st.faults.get_mut(&user).and_then(|q| q.pop_front())
+                };
+                if let Some(f) = fault {
+                    let mut error = json!({"status": f.status, "message": format!("injected failure {}", f.status)});
+                    if let Some(r) = &f.reason {
+                        error["reason"] = json!(r);
+                    }
+                    let (status, mut headers, body) = json_reply(f.status, json!({"error": error}));
+                    if let Some(s) = f.retry_after {
+                        headers.push(("Retry-After".into(), s.to_string()));
+                    }
+                    return (status, headers, body);
+                }
                 self.web_api(&method, p, &query, &user, body)
             }
             _ => api_error(404, "Service not found"),
@@ -289,7 +338,8 @@ impl Shared {
                 user,
                 client_id: self.config.client_id.clone(),
                 redirect_uri: redirect_uri.clone(),
-                scope: q.get("scope").cloned().unwrap_or_default(),
+                // `emulator_scope` grants less than asked, as a user unticking scopes would.
+                scope: q.get("emulator_scope").or(q.get("scope")).cloned().unwrap_or_default(),
                 challenge: q.get("code_challenge").cloned(),
                 expires: Instant::now() + Duration::from_secs(600),
             },

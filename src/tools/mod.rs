@@ -25,17 +25,52 @@ pub struct Toolbox<'a, P: Platform> {
     pub principal: &'a Principal,
     /// Spotify calls made, for the request log.
     pub spotify_calls: Cell<u32>,
+    /// The Spotify scopes the tool being called needs (checked when the session opens).
+    needs: Cell<&'static [&'static str]>,
+}
+
+/// The Spotify scopes each tool needs; sign-in asks for all of them (spotify::scopes).
+pub fn scopes_for(tool: &str) -> &'static [&'static str] {
+    match tool {
+        "get_playback_state" | "get_devices" | "get_queue" => &["user-read-playback-state"],
+        "play" | "pause" | "skip_next" | "skip_previous" | "seek" | "set_volume" | "set_shuffle" | "set_repeat"
+        | "transfer_playback" | "add_to_queue" => &["user-modify-playback-state"],
+        "get_saved_tracks" | "get_saved_albums" | "check_saved" => &["user-library-read"],
+        "save_to_library" | "remove_from_library" => &["user-library-modify"],
+        "get_recently_played" => &["user-read-recently-played"],
+        "get_top_items" => &["user-top-read"],
+        "get_followed_artists" => &["user-follow-read"],
+        "get_my_playlists" | "get_playlist" => &["playlist-read-private"],
+        "create_playlist"
+        | "update_playlist"
+        | "add_to_playlist"
+        | "remove_from_playlist"
+        | "reorder_playlist"
+        | "replace_playlist_items" => &["playlist-modify-private", "playlist-modify-public"],
+        _ => &[],
+    }
 }
 
 impl<'a, P: Platform> Toolbox<'a, P> {
     pub fn new(ctx: &'a Ctx<'a, P>, principal: &'a Principal) -> Self {
-        Toolbox { ctx, principal, spotify_calls: Cell::new(0) }
+        Toolbox { ctx, principal, spotify_calls: Cell::new(0), needs: Cell::new(&[]) }
     }
 
     /// The caller's Spotify session (one KV read), or the result telling them to link.
     pub async fn session(&self) -> Result<SpotifySession<'a, P>, ToolResult> {
         match self.ctx.store().get_link(&self.principal.uk).await {
             Ok(Some(link)) => {
+                let missing = crate::spotify::scopes::missing(&link.scope, self.needs.get());
+                if !link.scope.is_empty() && !missing.is_empty() {
+                    return Err(errors::relink(
+                        self.ctx,
+                        &self.principal.uk,
+                        &format!(
+                            "This needs the Spotify permission {}, which was not granted at sign-in.",
+                            missing.join(" and ")
+                        ),
+                    ));
+                }
                 Ok(SpotifySession::new(self.ctx.platform, self.ctx.config, self.principal.uk.clone(), link))
             }
             Ok(None) | Err(crate::core::store::StoreError::Undecryptable) => {
@@ -67,6 +102,7 @@ impl<P: Platform> ToolHost for Toolbox<'_, P> {
     }
 
     async fn call(&self, name: &str, args: &Value) -> Result<ToolResult, RpcError> {
+        self.needs.set(scopes_for(name));
         match name {
             "search_tracks" => Ok(search::search_tracks(self, args).await),
             "get_my_profile" => Ok(profile::get_my_profile(self, args).await),

@@ -246,6 +246,18 @@ pub struct BrowserResult {
 /// Walks the browser part: our consent page, approval, the emulator's sign-in as `user`,
 /// our callback. Returns where the client's redirect URI was sent.
 pub fn browser_flow(stack: &Stack, client: &Client, user: &str, state: &str, challenge: &str) -> BrowserResult {
+    browser_flow_with(stack, client, user, state, challenge, "")
+}
+
+/// `emulator_extra`: more query for the emulator's sign-in, e.g. `&emulator_scope=...`.
+pub fn browser_flow_with(
+    stack: &Stack,
+    client: &Client,
+    user: &str,
+    state: &str,
+    challenge: &str,
+    emulator_extra: &str,
+) -> BrowserResult {
     let mut url = url::Url::parse(&stack.url("/authorize")).unwrap();
     url.query_pairs_mut()
         .append_pair("response_type", "code")
@@ -271,7 +283,7 @@ pub fn browser_flow(stack: &Stack, client: &Client, user: &str, state: &str, cha
     let bind_cookie = approve.cookie("__Host-mcp_bind").expect("bind cookie");
     let to_spotify = approve.header("location").unwrap().to_string();
     assert!(to_spotify.starts_with(&stack.emulator.base_url()), "{to_spotify}");
-    let signed_in = get(&format!("{to_spotify}&emulator_user={user}"), &[]);
+    let signed_in = get(&format!("{to_spotify}&emulator_user={user}{emulator_extra}"), &[]);
     assert_eq!(signed_in.status, 302, "{}", signed_in.body);
     let callback = signed_in.header("location").unwrap().to_string();
     let back = get(&callback, &[("cookie", &bind_cookie)]);
@@ -296,9 +308,13 @@ pub fn exchange(stack: &Stack, client: &Client, code: &str, verifier: &str) -> R
 
 /// The whole dance for one user: register, consent, Spotify sign-in, token.
 pub fn sign_in(stack: &Stack, user: &str) -> (Client, Tokens) {
+    sign_in_with(stack, user, "")
+}
+
+pub fn sign_in_with(stack: &Stack, user: &str, emulator_extra: &str) -> (Client, Tokens) {
     let client = register(stack, &format!("e2e client for {user}"));
     let (verifier, challenge) = pkce();
-    let result = browser_flow(stack, &client, user, "st-123", &challenge);
+    let result = browser_flow_with(stack, &client, user, "st-123", &challenge, emulator_extra);
     assert!(result.location.starts_with(&client.redirect_uri), "{}", result.location);
     assert_eq!(query_param(&result.location, "state").as_deref(), Some("st-123"));
     assert_eq!(query_param(&result.location, "iss").as_deref(), Some(stack.base.as_str()));
