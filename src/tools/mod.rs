@@ -139,3 +139,16 @@ pub fn check_known(args: &Value, known: &[&str]) -> Result<(), ToolResult> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    /// The README's tool table is what users read: it must list every tool we serve.
+    #[test]
+    fn readme_lists_every_tool() {
+        let readme = include_str!("../../README.md");
+        for tool in super::definitions() {
+            let name = tool["name"].as_str().unwrap();
+            assert!(readme.contains(&format!("| `{name}` |")), "README's tool table lacks {name}");
+        }
+    }
+}
