@@ -151,13 +151,12 @@ async fn route<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Reque
         ("POST", "/token") => token::token(ctx, req).await,
         ("POST", "/revoke") => revoke::revoke(ctx, req).await,
         ("GET", "/health") => health(&[]),
-        ("GET", "/") => crate::pages::success(
-            "Spotify MCP server",
-            &format!(
-                "This is a Model Context Protocol server for Spotify. Point your MCP client at {}.",
-                ctx.mcp_url()
-            ),
-        ),
+        ("GET", "/account") => crate::account::page(ctx, req).await,
+        ("GET", "/account/login") => flow::account_login(ctx),
+        ("POST", "/account/revoke") => crate::account::revoke(ctx, req).await,
+        ("POST", "/account/delete") => crate::account::delete(ctx, req).await,
+        ("POST", "/account/logout") => crate::account::logout(ctx, req),
+        ("GET", "/") => crate::pages::landing(&ctx.origin),
         (_, "/register" | "/token" | "/revoke" | "/authorize" | "/callback" | "/health") => HttpResponse::json(
             405,
             &json!({"error": "method_not_allowed", "error_description": format!("{} is not allowed on {path}", req.method)}),

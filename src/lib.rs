@@ -6,6 +6,7 @@
 //! `worker::Fetch` and `worker::Date` and is the only module that knows about workerd.
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod app;
 pub mod core;
 pub mod mcp;

@@ -10,7 +10,10 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:34rem;margi
 h1{font-size:1.4rem}.card{border:1px solid #ddd;border-radius:.6rem;padding:1rem 1.2rem;margin:1rem 0}\
 .warn{background:#fff4e5;border-color:#f0b429}.muted{color:#666;font-size:.9rem}code{background:#f4f4f4;padding:0 .2rem}\
 button{font-size:1rem;padding:.5rem 1.2rem;border-radius:2rem;border:1px solid #191414;background:#fff;cursor:pointer;margin-right:.5rem}\
-button.primary{background:#1db954;border-color:#1db954;color:#fff}ul{padding-left:1.2rem}";
+button.primary,a.button.primary{background:#1db954;border-color:#1db954;color:#fff}ul{padding-left:1.2rem}\
+a.button{display:inline-block;text-decoration:none;padding:.5rem 1.2rem;border-radius:2rem}form.inline{display:inline;margin-left:.5rem}\
+pre{background:#f4f4f4;padding:.6rem;border-radius:.4rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}\
+ul.apps li{margin:.4rem 0}h2{font-size:1.1rem}";
 
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -114,6 +117,30 @@ through this server. It will be sent back to <strong>{host}</strong>.</p>{origin
         csrf = escape(v.csrf),
     );
     page(200, "Connect an app to your Spotify", &body, &[v.spotify_origin.clone(), v.redirect_origin.clone()])
+}
+
+/// `GET /`: what this is, the URL to copy, and how to connect the common clients.
+pub fn landing(origin: &str) -> HttpResponse {
+    let mcp = format!("{origin}/mcp");
+    let e = escape(&mcp);
+    let body = format!(
+        "<h1>Spotify for your AI assistant</h1>\
+<p>This is a <a href=\"https://modelcontextprotocol.io\">Model Context Protocol</a> server: connect an assistant (Claude, Cursor, VS Code, ChatGPT…) \
+and it can search Spotify, control playback and manage your playlists. Everyone signs in with their own Spotify account.</p>\
+<div class=\"card\"><p><strong>Server URL</strong></p><pre id=\"url\">{e}</pre></div>\
+<div class=\"card\"><h2>Connect your client</h2>\
+<p><strong>Claude Code</strong></p><pre>claude mcp add --transport http spotify {e}</pre>\
+<p><strong>Cursor</strong> (<code>~/.cursor/mcp.json</code>)</p><pre>{{\"mcpServers\": {{\"spotify\": {{\"url\": \"{e}\"}}}}}}</pre>\
+<p><strong>VS Code</strong> (<code>.vscode/mcp.json</code>)</p><pre>{{\"servers\": {{\"spotify\": {{\"type\": \"http\", \"url\": \"{e}\"}}}}}}</pre>\
+<p><strong>Claude Desktop / claude.ai</strong>: Settings → Connectors → Add custom connector → paste the server URL.</p>\
+<p><strong>Clients that only speak stdio</strong></p><pre>npx mcp-remote {e}</pre>\
+<p class=\"muted\">Your client opens a browser: approve it on this server's page, sign in to Spotify, done.</p></div>\
+<div class=\"card warn\"><h2>Spotify's Development Mode</h2><p>Spotify apps in Development Mode work only for up to 5 people \
+the app owner added (Spotify dashboard → your app → User Management), and the owner needs Spotify Premium. \
+Playback control needs Premium for every user.</p></div>\
+<p><a href=\"/account\">Your connection</a>: see and revoke connected apps, or delete your data.</p>"
+    );
+    page(200, "Spotify MCP server", &body, &[])
 }
 
 #[cfg(test)]

@@ -921,3 +921,78 @@ fn every_listed_tool_is_exercised_by_this_suite() {
     eprintln!("tools/list: {} tools", tools.len());
     assert!(tools.len() >= 39, "{}", tools.len());
 }
+
+/// Signs in to the "your connection" pages through the emulator; returns the session cookie.
+fn account_session(s: &Stack, user: &str) -> String {
+    let start = get(&s.url("/account/login"), &[]);
+    assert_eq!(start.status, 302);
+    let bind = start.cookie("__Host-mcp_bind").unwrap();
+    let spotify = get(&format!("{}&emulator_user={user}", start.header("location").unwrap()), &[]);
+    let back = get(spotify.header("location").unwrap(), &[("cookie", &bind)]);
+    assert_eq!((back.status, back.header("location")), (302, Some("/account")), "{}", back.body);
+    let session = back.cookie("__Host-mcp_session").unwrap();
+    assert!(back
+        .headers_all("set-cookie")
+        .iter()
+        .any(|c| c.starts_with("__Host-mcp_session") && c.contains("HttpOnly") && c.contains("Secure")));
+    session
+}
+
+#[test]
+fn your_connection_lists_revokes_and_deletes() {
+    let s = stack();
+    let (_, app) = sign_in(s, "amy");
+    let anon = get(&s.url("/account"), &[]);
+    assert!(anon.status == 200 && anon.body.contains("/account/login"));
+    let session = account_session(s, "amy");
+    let page = get(&s.url("/account"), &[("cookie", &session)]);
+    assert!(
+        page.body.contains("e2e client for amy") && page.body.contains("Signed in as <strong>Amy</strong>"),
+        "{}",
+        page.body
+    );
+    let csrf = form_field(&page.body, "csrf");
+    let grant = form_field(&page.body, "grant");
+    // A forged form (no token) is refused; the real one revokes the app.
+    let forged = post_form(&s.url("/account/revoke"), &[("cookie", &session)], &[("grant", &grant)]);
+    assert_eq!(forged.status, 403);
+    assert_eq!(mcp_legacy(s, &app.access, "tools/list", json!({})).status, 200);
+    let r = post_form(&s.url("/account/revoke"), &[("cookie", &session)], &[("grant", &grant), ("csrf", &csrf)]);
+    assert_eq!(r.status, 303);
+    assert_eq!(mcp_legacy(s, &app.access, "tools/list", json!({})).status, 401, "revoked app is locked out");
+    assert!(!get(&s.url("/account"), &[("cookie", &session)]).body.contains("e2e client for amy"));
+    // Delete everything: another app's token dies too, and the Spotify link is gone.
+    let (_, other) = sign_in(s, "amy");
+    let r = post_form(&s.url("/account/delete"), &[("cookie", &session)], &[("csrf", &csrf)]);
+    assert!(r.status == 200 && r.body.contains("deleted"), "{}", r.body);
+    assert_eq!(mcp_legacy(s, &other.access, "tools/list", json!({})).status, 401);
+}
+
+#[test]
+fn forget_me_tool_deletes_everything_for_the_caller_only() {
+    let s = stack();
+    let (_, t) = sign_in(s, "ben");
+    let (_, bystander) = sign_in(s, "cal");
+    let r = call_tool(s, &t.access, "forget_me", json!({}));
+    assert!(r["isError"] == true && text(&r).contains("confirm"), "{r}");
+    let r = call_tool(s, &t.access, "forget_me", json!({"confirm": true}));
+    assert_eq!(r["isError"], false, "{r}");
+    assert!(r["structuredContent"]["deleted_items"].as_u64().unwrap() >= 3, "{r}");
+    assert_eq!(mcp_legacy(s, &t.access, "tools/list", json!({})).status, 401);
+    assert_eq!(call_tool(s, &bystander.access, "get_my_profile", json!({}))["structuredContent"]["id"], "cal");
+}
+
+#[test]
+fn landing_page_tells_how_to_connect() {
+    let s = stack();
+    let r = get(&s.url("/"), &[]);
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains(&format!("claude mcp add --transport http spotify {}", s.url("/mcp"))));
+    assert!(r.body.contains("mcp-remote") && r.body.contains("User Management"));
+    let csp = r.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+}

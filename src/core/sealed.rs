@@ -18,8 +18,8 @@ pub enum Purpose {
     SpotifyState,
     /// Our authorization code towards the MCP client.
     Code,
-    /// A link that re-links Spotify for a signed-in user.
-    Relink,
+    /// The signed-in session of the "your connection" pages (a cookie).
+    Session,
 }
 
 impl Purpose {
@@ -29,7 +29,7 @@ impl Purpose {
             Purpose::Consent => "consent",
             Purpose::SpotifyState => "spotify-state",
             Purpose::Code => "code",
-            Purpose::Relink => "relink",
+            Purpose::Session => "session",
         }
     }
 }

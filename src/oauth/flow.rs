@@ -21,7 +21,7 @@ use crate::spotify::SpotifyError;
 use serde::{Deserialize, Serialize};
 
 const CSRF_COOKIE: &str = "__Host-mcp_csrf";
-const BIND_COOKIE: &str = "__Host-mcp_bind";
+pub(crate) const BIND_COOKIE: &str = "__Host-mcp_bind";
 
 /// A validated authorization request, carried sealed through the consent form.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +43,8 @@ enum Flow {
     Mcp { req: AuthzRequest, bind: String },
     /// Re-linking Spotify for an already signed-in user.
     Relink { uk: UserKey },
+    /// Signing in to the "your connection" pages; `bind` as for `Mcp`.
+    Account { bind: String },
 }
 
 /// Our `state` towards Spotify, sealed: it holds the PKCE verifier for Spotify.
@@ -65,7 +67,7 @@ pub struct CodePayload {
     pub client_name: String,
 }
 
-fn cookie(name: &str, value: &str, max_age: u64, same_site: &str) -> String {
+pub(crate) fn cookie(name: &str, value: &str, max_age: u64, same_site: &str) -> String {
     format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite={same_site}; Max-Age={max_age}")
 }
 
@@ -249,6 +251,34 @@ pub async fn decide<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRes
         .with_header("set-cookie", cookie(BIND_COOKIE, &bind, FLOW_TTL, "Lax"))
 }
 
+/// Starts the Spotify sign-in of the "your connection" pages: the redirect, with the
+/// browser-binding cookie the callback will require.
+pub fn account_login<P: Platform>(ctx: &Ctx<'_, P>) -> HttpResponse {
+    let (Ok(verifier), Ok(bind)) = (random_token(), random_token()) else { return server_problem() };
+    let state =
+        SpotifyState { verifier: verifier.clone(), flow: Flow::Account { bind: b64url(&sha256(bind.as_bytes())) } };
+    let Ok(sealed_state) = sealed::seal(&ctx.config.master_key, Purpose::SpotifyState, &state, ctx.now() + FLOW_TTL)
+    else {
+        return server_problem();
+    };
+    let url = ctx.spotify().authorize_url(&ctx.spotify_redirect_uri(), &sealed_state, &pkce_s256(&verifier));
+    HttpResponse::redirect(&url).with_header("set-cookie", cookie(BIND_COOKIE, &bind, FLOW_TTL, "Lax"))
+}
+
+fn bound(req: &HttpRequest, bind: &str) -> bool {
+    let cookie_bind = req.cookie(BIND_COOKIE).unwrap_or_default();
+    ct_eq(b64url(&sha256(cookie_bind.as_bytes())).as_bytes(), bind.as_bytes())
+}
+
+fn different_browser() -> HttpResponse {
+    pages::problem(
+        400,
+        "Different browser",
+        "This sign-in was approved in another browser (or its cookie was lost), so it was stopped: someone may have sent you their link.",
+        "Start again in this browser, with cookies enabled.",
+    )
+}
+
 /// A link that signs the given user in to Spotify again (the `get_auth_url` tool).
 pub fn relink_url<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey) -> Option<String> {
     let verifier = random_token().ok()?;
@@ -419,15 +449,18 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpR
             ),
             Err(e) => link_problem(&e),
         },
+        Flow::Account { bind } => {
+            if !bound(req, &bind) {
+                return different_browser();
+            }
+            match link_spotify(ctx, code, &st.verifier, None).await {
+                Ok(uk) => crate::account::signed_in(ctx, &uk).with_header("set-cookie", clear_bind),
+                Err(e) => link_problem(&e),
+            }
+        }
         Flow::Mcp { req: request, bind } => {
-            let cookie_bind = req.cookie(BIND_COOKIE).unwrap_or_default();
-            if !ct_eq(b64url(&sha256(cookie_bind.as_bytes())).as_bytes(), bind.as_bytes()) {
-                return pages::problem(
-                    400,
-                    "Different browser",
-                    "This sign-in was approved in another browser (or its cookie was lost), so it was stopped: someone may have sent you their link.",
-                    "Start the connection again from your app, and finish it in the same browser.",
-                );
+            if !bound(req, &bind) {
+                return different_browser();
             }
             let uk = match link_spotify(ctx, code, &st.verifier, None).await {
                 Ok(v) => v,

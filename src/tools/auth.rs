@@ -55,3 +55,33 @@ pub async fn authenticate<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Too
         Err(e) => ToolResult::error(format!("Could not finish the sign-in: {e}.")),
     }
 }
+
+pub fn forget_me_definition() -> Value {
+    json!({
+        "name": "forget_me",
+        "title": "Delete all my data",
+        "description": "Delete everything this server stores for the user: their Spotify sign-in and every app's access, this connection included. Only when the user explicitly asks; pass confirm: true.",
+        "inputSchema": object_schema(json!({"confirm": {"type": "boolean", "const": true, "description": "Must be true: the user asked to delete their data."}}), &["confirm"]),
+        "outputSchema": {"type": "object", "properties": {"deleted_items": {"type": "integer"}}, "required": ["deleted_items"]},
+        "annotations": {"title": "Delete all my data", "readOnlyHint": false, "destructiveHint": true, "idempotentHint": true, "openWorldHint": false}
+    })
+}
+
+/// Deletes every KV key under the caller's prefix (their link, every grant, every token).
+pub async fn forget_me<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> ToolResult {
+    if let Err(e) = check_known(args, &["confirm"]) {
+        return e;
+    }
+    if args.get("confirm") != Some(&Value::Bool(true)) {
+        return ToolResult::error(
+            "Nothing deleted: pass confirm: true, and only when the user asked to delete their data.",
+        );
+    }
+    match tb.ctx.store().delete_user(&tb.principal.uk).await {
+        Ok(n) => ToolResult::ok(
+            format!("Deleted {n} stored item(s). This connection no longer works; signing in again starts afresh."),
+            json!({"deleted_items": n}),
+        ),
+        Err(e) => ToolResult::error(format!("Could not delete your data ({e}); try again.")),
+    }
+}

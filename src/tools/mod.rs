@@ -92,7 +92,7 @@ pub fn definitions() -> Vec<Value> {
     all.extend(playback::definitions());
     all.extend(library::definitions());
     all.extend(playlists::definitions());
-    all.extend([auth::get_auth_url_definition(), auth::authenticate_definition()]);
+    all.extend([auth::get_auth_url_definition(), auth::authenticate_definition(), auth::forget_me_definition()]);
     all
 }
 
@@ -108,6 +108,7 @@ impl<P: Platform> ToolHost for Toolbox<'_, P> {
             "get_my_profile" => Ok(profile::get_my_profile(self, args).await),
             "get_auth_url" => Ok(auth::get_auth_url(self)),
             "authenticate" => Ok(auth::authenticate(self, args).await),
+            "forget_me" => Ok(auth::forget_me(self, args).await),
             _ => {
                 if let Some(result) = catalog::call(self, name, args).await {
                     return Ok(result);
