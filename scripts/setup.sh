@@ -21,6 +21,13 @@ fi
 if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+# Debian's Chromium for the browser suite (npm's browser downloads do not work offline).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing Debian's chromium for the browser tests"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+    || { $SUDO apt-get update -q >/dev/null && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+fi
 # The official Python MCP SDK client for the integration suite (2026-07-28 era).
 if ! "$TOOLS_ROOT/py/bin/python" -c "import mcp, sys; sys.exit(0)" 2>/dev/null \
    || [ "$("$TOOLS_ROOT/py/bin/pip" show mcp 2>/dev/null | awk '/^Version/{print $2}')" != "$PY_MCP_VERSION" ]; then

@@ -996,3 +996,23 @@ fn landing_page_tells_how_to_connect() {
     );
     assert_eq!(r.header("x-frame-options"), Some("DENY"));
 }
+
+#[test]
+fn browser_suite_in_headless_chromium() {
+    let s = stack();
+    let artifacts = root().join("test-artifacts/screenshots");
+    let out = std::process::Command::new("node")
+        .args(["tests/browser/flow.mjs", &s.base])
+        .arg(&artifacts)
+        .current_dir(root())
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser suite failed (is Debian's chromium installed? `make setup`):\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("browser suite: {}", stdout.lines().last().unwrap_or(""));
+    assert!(artifacts.join("2-consent.png").exists());
+}

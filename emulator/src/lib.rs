@@ -108,6 +108,9 @@ impl Emulator {
                         let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
                         let (status, headers, text) = shared.handle(&req, &body);
                         let mut resp = tiny_http::Response::from_string(text).with_status_code(status);
+                        // One request per connection: an idle keep-alive connection (browsers
+                        // keep several) would otherwise hold one of the few server threads.
+                        resp.add_header(tiny_http::Header::from_bytes(&b"Connection"[..], &b"close"[..]).unwrap());
                         for (k, v) in headers {
                             if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
                                 resp.add_header(h);
