@@ -157,6 +157,14 @@ async fn route<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Reque
         ("POST", "/account/delete") => crate::account::delete(ctx, req).await,
         ("POST", "/account/logout") => crate::account::logout(ctx, req),
         ("GET", "/") => crate::pages::landing(&ctx.origin),
+        ("GET", "/icon.svg") => HttpResponse::new(200)
+            .with_header("content-type", "image/svg+xml")
+            .with_header("cache-control", "public, max-age=86400")
+            .with_body(crate::mcp::server::ICON_SVG.as_bytes().to_vec()),
+        ("GET", "/icon.png" | "/favicon.ico") => HttpResponse::new(200)
+            .with_header("content-type", "image/png")
+            .with_header("cache-control", "public, max-age=86400")
+            .with_body(crate::mcp::server::icon_png().to_vec()),
         (_, "/register" | "/token" | "/revoke" | "/authorize" | "/callback" | "/health") => HttpResponse::json(
             405,
             &json!({"error": "method_not_allowed", "error_description": format!("{} is not allowed on {path}", req.method)}),

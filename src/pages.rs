@@ -44,7 +44,7 @@ pub fn page(status: u16, title: &str, body_html: &str, form_targets: &[String]) 
     );
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{}</title><style>{STYLE}</style></head><body>{body_html}</body></html>",
+<title>{}</title><link rel=\"icon\" href=\"/icon.svg\" type=\"image/svg+xml\"><style>{STYLE}</style></head><body>{body_html}</body></html>",
         escape(title)
     );
     HttpResponse::html(status, html)

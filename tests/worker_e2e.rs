@@ -480,13 +480,9 @@ fn conformance_2026_07_28_server_scenarios() {
             "http-custom-header-server-validation",
             "dns-rebinding-protection",
         ],
-        // This server has no prompts or resources yet (they come with their own issues), so
-        // those listing methods answer -32601 and their caching checks cannot pass.
-        &[
-            "sep-2549-prompts-list-caching-hints",
-            "sep-2549-resources-list-caching-hints",
-            "sep-2549-resources-templates-list-caching-hints",
-        ],
+        // This server has no resources yet (they come with their own issue), so those
+        // listing methods answer -32601 and their caching checks cannot pass.
+        &["sep-2549-resources-list-caching-hints", "sep-2549-resources-templates-list-caching-hints"],
     );
     eprintln!("conformance 2026-07-28: {r}");
 }
@@ -1015,4 +1011,106 @@ fn browser_suite_in_headless_chromium() {
     );
     eprintln!("browser suite: {}", stdout.lines().last().unwrap_or(""));
     assert!(artifacts.join("2-consent.png").exists());
+}
+
+#[test]
+fn instructions_icons_and_prompts_in_both_eras() {
+    let s = stack();
+    let (_, t) = sign_in(s, "ivo");
+    let init = mcp_legacy(
+        s,
+        &t.access,
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+    )
+    .json();
+    let discover = mcp_modern(s, &t.access, "server/discover", json!({})).json();
+    for (era, r) in [("2025", &init["result"]), ("2026", &discover["result"])] {
+        assert!(r["instructions"].as_str().unwrap().contains("Premium"), "{era}");
+        let info = &r["serverInfo"];
+        assert_eq!(info["title"], "Spotify", "{era}");
+        assert_eq!(info["websiteUrl"], s.base, "{era}");
+        let mimes: Vec<&str> =
+            info["icons"].as_array().unwrap().iter().map(|i| i["mimeType"].as_str().unwrap()).collect();
+        assert_eq!(mimes, ["image/png", "image/svg+xml"], "{era}");
+        assert!(r["capabilities"]["prompts"].is_object() && r["capabilities"]["completions"].is_object(), "{era}");
+    }
+    let png = get(&s.url("/icon.png"), &[]);
+    assert_eq!((png.status, png.header("content-type")), (200, Some("image/png")));
+    assert!(get(&s.url("/icon.svg"), &[]).body.starts_with("<svg"));
+
+    let legacy = mcp_legacy(s, &t.access, "prompts/list", json!({})).json();
+    let names: Vec<&str> =
+        legacy["result"]["prompts"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["discover_similar", "taste_profile", "build_playlist"]);
+    let modern = mcp_modern(s, &t.access, "prompts/list", json!({})).json();
+    assert!(modern["result"]["ttlMs"].as_u64().unwrap() > 0 && modern["result"]["cacheScope"] == "public");
+    for (name, args, needle) in [
+        ("discover_similar", json!({"artist": "Queen"}), "similar to Queen"),
+        ("taste_profile", json!({"time_range": "short_term"}), "over short_term"),
+        ("build_playlist", json!({"vibe": "rainy jazz", "size": "12"}), "12 tracks for: rainy jazz"),
+    ] {
+        let r = mcp_modern(s, &t.access, "prompts/get", json!({"name": name, "arguments": args})).json();
+        assert!(r["result"]["messages"][0]["content"]["text"].as_str().unwrap().contains(needle), "{name}: {r}");
+        let r = mcp_legacy(s, &t.access, "prompts/get", json!({"name": name, "arguments": {}})).json();
+        assert_eq!(r["error"]["code"], -32602, "{name} without arguments: {r}");
+    }
+    let c = mcp_legacy(s, &t.access, "completion/complete", json!({"ref": {"type": "ref/prompt", "name": "taste_profile"}, "argument": {"name": "time_range", "value": "l"}})).json();
+    assert_eq!(c["result"]["completion"]["values"], json!(["long_term"]));
+    let c = mcp_modern(
+        s,
+        &t.access,
+        "completion/complete",
+        json!({"ref": {"type": "ref/prompt", "name": "build_playlist"}, "argument": {"name": "size", "value": ""}}),
+    )
+    .json();
+    assert_eq!(c["result"]["completion"]["values"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn allow_list_refuses_strangers_and_stores_nothing_for_them() {
+    let s = restricted_stack();
+    let (_, allowed) = sign_in(s, "allowed-user");
+    assert_eq!(call_tool(s, &allowed.access, "get_my_profile", json!({}))["structuredContent"]["id"], "allowed-user");
+    let client = register(s, "stranger's client");
+    let (_, challenge) = pkce();
+    let mut url = url::Url::parse(&s.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client.client_id)
+        .append_pair("redirect_uri", &client.redirect_uri)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let page = get(url.as_str(), &[]);
+    let cookie = page.cookie("__Host-mcp_csrf").unwrap();
+    let ok = post_form(
+        &s.url("/authorize"),
+        &[("cookie", &cookie)],
+        &[
+            ("request", &form_field(&page.body, "request")),
+            ("csrf", &form_field(&page.body, "csrf")),
+            ("decision", "approve"),
+        ],
+    );
+    let bind = ok.cookie("__Host-mcp_bind").unwrap();
+    let signed_in = get(&format!("{}&emulator_user=stranger", ok.header("location").unwrap()), &[]);
+    let refused = get(signed_in.header("location").unwrap(), &[("cookie", &bind)]);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("Not allowed on this server") && refused.header("location").is_none());
+    // KV holds only the allowed user's keys.
+    let out = std::process::Command::new(root().join("node_modules/.bin/wrangler"))
+        .args(["kv", "key", "list", "--binding", "TOKENS", "--local", "--persist-to"])
+        .arg(&s.persist_dir)
+        .current_dir(root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .output()
+        .unwrap();
+    let keys: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let prefix = format!("u:{}:", allowed.access.split('.').next().unwrap());
+    let keys = keys.as_array().unwrap();
+    assert!(!keys.is_empty());
+    for k in keys {
+        assert!(k["name"].as_str().unwrap().starts_with(&prefix), "a key for someone else: {k}");
+    }
 }

@@ -27,6 +27,8 @@ pub struct Config {
     pub redirect_uri: Option<String>,
     pub accounts_base: String,
     pub api_base: String,
+    /// `ALLOWED_SPOTIFY_USERS`: when set, only these Spotify user ids may sign in.
+    pub allowed_users: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,9 +109,16 @@ impl Config {
                 redirect_uri,
                 accounts_base,
                 api_base,
+                allowed_users: non_empty(env, "ALLOWED_SPOTIFY_USERS")
+                    .map(|list| list.split(',').map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect()),
             }),
             _ => Err(problems),
         }
+    }
+
+    /// Whether this Spotify user may sign in here (see `ALLOWED_SPOTIFY_USERS`).
+    pub fn allows(&self, spotify_id: &str) -> bool {
+        self.allowed_users.as_ref().is_none_or(|list| list.iter().any(|u| u == spotify_id))
     }
 
     /// Where Spotify sends the browser back: configured, or this Worker's own `/callback`.

@@ -8,6 +8,7 @@
 #![allow(async_fn_in_trait)]
 
 use crate::mcp::model::*;
+use crate::mcp::prompts;
 use serde_json::{json, Value};
 
 /// The tools behind the protocol (implemented by `crate::tools`).
@@ -23,6 +24,8 @@ pub struct Envelope {
     pub protocol_version: Option<String>,
     pub method: Option<String>,
     pub name: Option<String>,
+    /// This server's public origin, for `websiteUrl`.
+    pub origin: Option<String>,
 }
 
 /// How a reply should be carried: `transport` maps these to HTTP statuses.
@@ -51,20 +54,47 @@ pub const INFO: ServerInfo = ServerInfo {
     name: "spotify-mcp-edge",
     title: "Spotify",
     version: env!("CARGO_PKG_VERSION"),
-    instructions: "Search Spotify and act on the signed-in user's account. Use search_tracks to find tracks (at most 10 results per call; page with offset). \
-If a tool says Spotify needs to be linked again, call get_auth_url and give the user the link; if their browser cannot reach the server's callback, \
-they can paste the final URL into authenticate.",
+    instructions: "Spotify for the signed-in user. Find things with search (or search_tracks); every result carries a spotify: URI that the other tools accept \
+(links and bare ids work too). Search returns at most 10 results per type: page with offset. Positions (playlist items, album tracks, play offset) are zero-based.\n\
+Playback (play, pause, skip, seek, volume, shuffle, repeat, queue, transfer) needs Spotify Premium and an active device: if none is active, call get_devices \
+and pass device (a name works), or ask the user to open Spotify somewhere.\n\
+Spotify removed recommendations, related artists, audio features, artist top tracks, new releases and browse categories, and hides the items of playlists \
+the user neither owns nor collaborates on. Do not promise these; use the prompts discover_similar, taste_profile and build_playlist, which rebuild them from \
+search, genres, top items and history.\n\
+Confirm with the user before destructive actions (remove_from_playlist, replace_playlist_items, remove_from_library, forget_me). If a tool says Spotify must be \
+linked again or a permission is missing, give the user the link it returns (or call get_auth_url).",
 };
+
+const DESCRIPTION: &str = "Search Spotify, control playback and manage the signed-in user's library and playlists.";
+const ICON_PNG: &[u8] = include_bytes!("../../assets/icon.png");
+pub const ICON_SVG: &str = include_str!("../../assets/icon.svg");
+
+pub fn icon_png() -> &'static [u8] {
+    ICON_PNG
+}
+
+fn icons() -> Value {
+    use base64::Engine;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    json!([
+        {"src": format!("data:image/png;base64,{}", b64(ICON_PNG)), "mimeType": "image/png", "sizes": ["64x64"]},
+        {"src": format!("data:image/svg+xml;base64,{}", b64(ICON_SVG.as_bytes())), "mimeType": "image/svg+xml", "sizes": ["any"]}
+    ])
+}
 
 /// How long clients may reuse `tools/list` and `server/discover` (the set changes only on deploy).
 const LIST_TTL_MS: u64 = 3_600_000;
 
-fn server_info() -> Value {
-    json!({"name": INFO.name, "title": INFO.title, "version": INFO.version})
+fn server_info(env: &Envelope) -> Value {
+    let mut info = json!({"name": INFO.name, "title": INFO.title, "version": INFO.version, "description": DESCRIPTION, "icons": icons()});
+    if let Some(origin) = &env.origin {
+        info["websiteUrl"] = json!(origin);
+    }
+    info
 }
 
 fn capabilities() -> Value {
-    json!({"tools": {"listChanged": false}})
+    json!({"tools": {"listChanged": false}, "prompts": {"listChanged": false}, "completions": {}})
 }
 
 pub async fn handle(host: &impl ToolHost, id: &Value, method: &str, params: &Value, env: &Envelope) -> Reply {
@@ -142,19 +172,31 @@ async fn modern(host: &impl ToolHost, id: &Value, method: &str, params: &Value, 
     }
     let complete = |mut result: Value| {
         result["resultType"] = json!("complete");
-        result["_meta"] = json!({ META_SERVER_INFO: server_info() });
+        result["_meta"] = json!({ META_SERVER_INFO: server_info(env) });
         Reply { class: Class::Ok, body: success(id, result) }
     };
     match method {
         "server/discover" => complete(json!({
             "supportedVersions": all_versions(),
             "capabilities": capabilities(),
-            "serverInfo": server_info(),
+            "serverInfo": server_info(env),
             "instructions": INFO.instructions,
             "ttlMs": LIST_TTL_MS,
             "cacheScope": "public",
         })),
         "tools/list" => complete(json!({"tools": host.list(), "ttlMs": LIST_TTL_MS, "cacheScope": "public"})),
+        "prompts/list" => complete(json!({"prompts": prompts::list(), "ttlMs": LIST_TTL_MS, "cacheScope": "public"})),
+        "prompts/get" => match prompts::get(
+            params.get("name").and_then(Value::as_str).unwrap_or(""),
+            params.get("arguments").unwrap_or(&Value::Null),
+        ) {
+            Ok(v) => complete(v),
+            Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
+        },
+        "completion/complete" => match prompts::complete(params) {
+            Ok(v) => complete(v),
+            Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
+        },
         "tools/call" => match call_tool(host, params, true).await {
             Ok(v) => complete(v),
             Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
@@ -184,12 +226,24 @@ async fn legacy(host: &impl ToolHost, id: &Value, method: &str, params: &Value, 
             ok(json!({
                 "protocolVersion": version,
                 "capabilities": capabilities(),
-                "serverInfo": server_info(),
+                "serverInfo": server_info(env),
                 "instructions": INFO.instructions,
             }))
         }
         "ping" => ok(json!({})),
         "tools/list" => ok(json!({"tools": host.list()})),
+        "prompts/list" => ok(json!({"prompts": prompts::list()})),
+        "prompts/get" => match prompts::get(
+            params.get("name").and_then(Value::as_str).unwrap_or(""),
+            params.get("arguments").unwrap_or(&Value::Null),
+        ) {
+            Ok(v) => ok(v),
+            Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
+        },
+        "completion/complete" => match prompts::complete(params) {
+            Ok(v) => ok(v),
+            Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
+        },
         "tools/call" => match call_tool(host, params, false).await {
             Ok(v) => ok(v),
             Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
@@ -251,6 +305,7 @@ mod tests {
             protocol_version: Some(MODERN_VERSION.into()),
             method: Some(method.into()),
             name: name.map(str::to_string),
+            origin: None,
         }
     }
 
@@ -272,17 +327,17 @@ mod tests {
 
     #[test]
     fn modern_discover_and_caching_hints() {
-        let env = Envelope {
-            protocol_version: Some(MODERN_VERSION.into()),
-            method: Some("server/discover".into()),
-            name: None,
-        };
+        let env = Envelope { origin: Some("https://mcp.example".into()), ..headers("server/discover", None) };
         let r = run("server/discover", modern_params(json!({})), env);
         assert_eq!(r.class, Class::Ok);
         let res = &r.body["result"];
         assert_eq!(res["resultType"], "complete");
         assert!(res["supportedVersions"].as_array().unwrap().contains(&json!("2026-07-28")));
         assert_eq!(res["_meta"][META_SERVER_INFO]["name"], "spotify-mcp-edge");
+        assert_eq!(res["serverInfo"]["websiteUrl"], "https://mcp.example");
+        assert!(res["serverInfo"]["icons"][0]["src"].as_str().unwrap().starts_with("data:image/png;base64,iVBOR"));
+        assert!(res["instructions"].as_str().unwrap().contains("zero-based"));
+        assert!(res["capabilities"]["prompts"].is_object() && res["capabilities"]["completions"].is_object());
         let r = run("tools/list", modern_params(json!({})), headers("tools/list", None));
         assert!(r.body["result"]["ttlMs"].as_u64().unwrap() > 0);
         // Routing headers are required in this era.

@@ -57,6 +57,7 @@ pub fn envelope(req: &HttpRequest) -> Envelope {
         protocol_version: req.header("mcp-protocol-version").map(|s| s.trim().to_string()),
         method: req.header("mcp-method").map(|s| s.trim().to_string()),
         name: req.header("mcp-name").map(|s| s.trim().to_string()),
+        origin: Some(req.origin()),
     }
 }
 

@@ -294,6 +294,8 @@ pub enum LinkError {
     StateExpired,
     NotRelink,
     WrongUser,
+    /// Not on this server's `ALLOWED_SPOTIFY_USERS`.
+    NotAllowed,
     Denied(String),
     Spotify(SpotifyError),
     Store,
@@ -312,6 +314,7 @@ impl std::fmt::Display for LinkError {
             LinkError::WrongUser => {
                 f.write_str("you signed in to Spotify as a different account than the one linked to this connection")
             }
+            LinkError::NotAllowed => f.write_str("this Spotify account is not allowed to use this server"),
             LinkError::Denied(e) => write!(f, "Spotify sign-in was not completed ({e})"),
             LinkError::Spotify(e) => write!(f, "{e}"),
             LinkError::Store => f.write_str("could not save the Spotify link"),
@@ -366,6 +369,10 @@ async fn link_spotify<P: Platform>(
     let Some(id) = me.get("id").and_then(|v| v.as_str()) else {
         return Err(LinkError::Spotify(SpotifyError::Unexpected("/v1/me without id".into())));
     };
+    if !ctx.config.allows(id) {
+        // Refused before anything is stored: no link, no code, no token.
+        return Err(LinkError::NotAllowed);
+    }
     let spotify_id = SpotifyUserId::new(id);
     let store = ctx.store();
     let uk = store.user_key(&spotify_id);
@@ -491,6 +498,12 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpR
 
 fn link_problem(e: &LinkError) -> HttpResponse {
     match e {
+        LinkError::NotAllowed => pages::problem(
+            403,
+            "Not allowed on this server",
+            "This server's operator allows only some Spotify accounts, and yours is not one of them. Nothing about you was stored.",
+            "Ask the operator to add your Spotify user id to ALLOWED_SPOTIFY_USERS, or use another server.",
+        ),
         LinkError::Spotify(SpotifyError::InvalidClient(_)) => pages::problem(
             502,
             "Spotify refused this server",

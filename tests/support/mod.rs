@@ -36,8 +36,18 @@ pub fn stack() -> &'static Stack {
 
 pub const TEST_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 
+/// A second Worker that only lets `allowed-user` sign in (ALLOWED_SPOTIFY_USERS).
+pub fn restricted_stack() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    STACK.get_or_init(|| Stack::start_with(&["ALLOWED_SPOTIFY_USERS: allowed-user , other-allowed"]))
+}
+
 impl Stack {
     pub fn start() -> Stack {
+        Stack::start_with(&[])
+    }
+
+    pub fn start_with(extra_vars: &[&str]) -> Stack {
         let root = root();
         let wrangler = root.join("node_modules/.bin/wrangler");
         assert!(wrangler.exists(), "wrangler is not installed: run `make setup` (or `make test`) first");
@@ -56,7 +66,10 @@ impl Stack {
             format!("TOKEN_ENCRYPTION_KEY:{TEST_KEY}"),
             format!("SPOTIFY_ACCOUNTS_BASE_URL:{emu}"),
             format!("SPOTIFY_API_BASE_URL:{emu}"),
-        ];
+        ]
+        .into_iter()
+        .chain(extra_vars.iter().map(|v| v.to_string()))
+        .collect::<Vec<_>>();
         // A watcher shell ends wrangler when this test process ends (statics are never dropped).
         let mut cmd = format!(
             "'{}' dev --ip 127.0.0.1 --port {port} --inspector-port {inspector} --persist-to '{}' --log-level warn",
