@@ -51,7 +51,7 @@ revoke any of them, or delete everything this server stores about you.</p>\
     )
 }
 
-fn day(secs: u64) -> String {
+pub(crate) fn day(secs: u64) -> String {
     // Civil date from days since the epoch (Howard Hinnant's algorithm).
     let z = (secs / 86_400) as i64 + 719_468;
     let era = z.div_euclid(146_097);

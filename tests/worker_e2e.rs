@@ -479,10 +479,9 @@ fn conformance_2026_07_28_server_scenarios() {
             "http-header-validation",
             "http-custom-header-server-validation",
             "dns-rebinding-protection",
+            "sep-2164-resource-not-found",
         ],
-        // This server has no resources yet (they come with their own issue), so those
-        // listing methods answer -32601 and their caching checks cannot pass.
-        &["sep-2549-resources-list-caching-hints", "sep-2549-resources-templates-list-caching-hints"],
+        &[],
     );
     eprintln!("conformance 2026-07-28: {r}");
 }
@@ -1113,4 +1112,113 @@ fn allow_list_refuses_strangers_and_stores_nothing_for_them() {
     for k in keys {
         assert!(k["name"].as_str().unwrap().starts_with(&prefix), "a key for someone else: {k}");
     }
+}
+
+#[test]
+fn auth_status_before_and_after_linking() {
+    let s = stack();
+    let (_, t) = sign_in(s, "kai");
+    let st = call_tool(s, &t.access, "get_auth_status", json!({}));
+    let sc = &st["structuredContent"];
+    assert_eq!((sc["linked"].as_bool(), sc["spotify_user"]["id"].as_str()), (Some(true), Some("kai")), "{st}");
+    assert!(sc["scopes"].as_array().unwrap().contains(&json!("user-modify-playback-state")));
+    assert_eq!(sc["missing_scopes"], json!([]));
+    assert!(sc["sign_in_again_by"].as_str().unwrap() > sc["linked_at"].as_str().unwrap());
+    assert!(sc["auth_url"].is_null() && !st.to_string().contains("emu-at-") && !st.to_string().contains("emu-rt-"));
+    // The Spotify link disappears (as after a key rotation): not linked, with a link to fix it.
+    let key = format!("u:{}:spotify", t.access.split('.').next().unwrap());
+    let out = std::process::Command::new(root().join("node_modules/.bin/wrangler"))
+        .args(["kv", "key", "delete", &key, "--binding", "TOKENS", "--local", "--persist-to"])
+        .arg(&s.persist_dir)
+        .current_dir(root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let st = call_tool(s, &t.access, "get_auth_status", json!({}));
+    assert_eq!(st["structuredContent"]["linked"], false, "{st}");
+    let url = st["structuredContent"]["auth_url"].as_str().unwrap().to_string();
+    let back = get(&format!("{url}&emulator_user=kai"), &[]);
+    let done = call_tool(s, &t.access, "authenticate", json!({"callback_url": back.header("location").unwrap()}));
+    assert_eq!(done["isError"], false, "{done}");
+    assert_eq!(call_tool(s, &t.access, "get_auth_status", json!({}))["structuredContent"]["linked"], true);
+    // A sign-in that granted less lists what is missing.
+    let (_, narrow) = sign_in_with(s, "lou", "&emulator_scope=user-read-private");
+    let st = call_tool(s, &narrow.access, "get_auth_status", json!({}));
+    assert!(st["structuredContent"]["missing_scopes"].as_array().unwrap().contains(&json!("user-top-read")));
+    assert!(st["structuredContent"]["auth_url"].is_string());
+}
+
+#[test]
+fn resources_in_both_eras() {
+    let s = stack();
+    let (_, t) = sign_in(s, "moe");
+    for i in 0..21 {
+        let r = call_tool(s, &t.access, "create_playlist", json!({"name": format!("List {i:02}")}));
+        assert_eq!(r["isError"], false);
+    }
+    let first = call_tool(s, &t.access, "get_my_playlists", json!({"limit": 1}))["structuredContent"]["playlists"][0]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    call_tool(
+        s,
+        &t.access,
+        "add_to_playlist",
+        json!({"playlist": first, "uris": ["spotify:track:4u7EnebtmKWzUH433cf5Qv"]}),
+    );
+
+    let templates = mcp_legacy(s, &t.access, "resources/templates/list", json!({})).json();
+    let uris: Vec<&str> = templates["result"]["resourceTemplates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["uriTemplate"].as_str().unwrap())
+        .collect();
+    assert_eq!(uris, ["playlists://{id}", "tracks://{id}", "albums://{id}", "artists://{id}"]);
+
+    let page1 = mcp_modern(s, &t.access, "resources/list", json!({})).json();
+    assert_eq!(page1["result"]["resources"].as_array().unwrap().len(), 20);
+    assert_eq!((page1["result"]["cacheScope"].as_str(), page1["result"]["ttlMs"].is_u64()), (Some("private"), true));
+    let cursor = page1["result"]["nextCursor"].as_str().unwrap().to_string();
+    let page2 = mcp_legacy(s, &t.access, "resources/list", json!({"cursor": cursor})).json();
+    assert_eq!(page2["result"]["resources"].as_array().unwrap().len(), 1);
+    assert!(
+        page2["result"].get("nextCursor").is_none() && page2["result"].get("ttlMs").is_none(),
+        "no 2026 fields for 2025 clients"
+    );
+
+    let read = |uri: &str, modern: bool| {
+        let r = if modern {
+            mcp_modern(s, &t.access, "resources/read", json!({"uri": uri}))
+        } else {
+            mcp_legacy(s, &t.access, "resources/read", json!({"uri": uri}))
+        };
+        r.json()
+    };
+    let pl = read(&format!("playlists://{first}"), true);
+    let c = &pl["result"]["contents"][0];
+    assert!(pl["error"].is_null(), "{pl}");
+    assert_eq!(c["mimeType"], "application/json");
+    let body: Value = serde_json::from_str(c["text"].as_str().unwrap()).unwrap();
+    assert_eq!(body["tracks"][0]["name"], "Bohemian Rhapsody", "{body}");
+    assert_eq!(pl["result"]["cacheScope"], "private");
+    for (uri, name) in [
+        ("tracks://4u7EnebtmKWzUH433cf5Qv", "Bohemian Rhapsody"),
+        ("albums://6i6folBtxKV28WX3msQ4FE", "A Night at the Opera"),
+        ("artists://1dfeR4HaWDbWqFHLkxsg1d", "Queen"),
+    ] {
+        let r = read(uri, false);
+        let body: Value = serde_json::from_str(r["result"]["contents"][0]["text"].as_str().unwrap()).unwrap();
+        assert_eq!(body["name"], name, "{uri}");
+    }
+    assert_eq!(read("tracks://0000000000000000000000", true)["error"]["code"], -32602);
+    assert_eq!(read("tracks://0000000000000000000000", false)["error"]["code"], -32002);
+    assert_eq!(read("nonsense://x", true)["error"]["code"], -32602);
+    // Another user never reads moe's playlist, nor moe someone else's.
+    let (_, other) = sign_in(s, "nia");
+    let r = mcp_legacy(s, &other.access, "resources/read", json!({"uri": format!("playlists://{first}")})).json();
+    assert_eq!(r["error"]["code"], -32002, "{r}");
+    assert_eq!(read("playlists://37i9dQZF1DXcBWIGoYBM5M", false)["error"]["code"], -32002);
 }

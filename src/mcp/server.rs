@@ -16,6 +16,28 @@ pub trait ToolHost {
     fn list(&self) -> Vec<Value>;
     /// `Err` only for protocol errors (unknown tool); tool failures are `is_error` results.
     async fn call(&self, name: &str, arguments: &Value) -> Result<ToolResult, RpcError>;
+    fn resource_templates(&self) -> Vec<Value>;
+    /// One page of resources and the cursor of the next.
+    async fn list_resources(&self, cursor: Option<&str>) -> Result<(Vec<Value>, Option<String>), ResourceError>;
+    /// The `contents` of a resource.
+    async fn read_resource(&self, uri: &str) -> Result<Value, ResourceError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceError {
+    NotFound(String),
+    /// Anything else (Spotify unreachable, re-link needed), said in words.
+    Failed(String),
+}
+
+/// The resource-not-found error of the era: -32602 in 2026-07-28 (SEP-2164), -32002 before.
+fn resource_error(e: ResourceError, uri: Option<&str>, modern: bool) -> RpcError {
+    match e {
+        ResourceError::NotFound(m) => {
+            RpcError::new(if modern { INVALID_PARAMS } else { RESOURCE_NOT_FOUND }, m).with_data(json!({"uri": uri}))
+        }
+        ResourceError::Failed(m) => RpcError::new(INTERNAL_ERROR, m),
+    }
 }
 
 /// The transport-level facts the protocol rules need, lifted out of HTTP by `transport`.
@@ -84,6 +106,8 @@ fn icons() -> Value {
 
 /// How long clients may reuse `tools/list` and `server/discover` (the set changes only on deploy).
 const LIST_TTL_MS: u64 = 3_600_000;
+/// A user's playlists and items change: clients may reuse them briefly, privately.
+const RESOURCE_TTL_MS: u64 = 60_000;
 
 fn server_info(env: &Envelope) -> Value {
     let mut info = json!({"name": INFO.name, "title": INFO.title, "version": INFO.version, "description": DESCRIPTION, "icons": icons()});
@@ -94,7 +118,7 @@ fn server_info(env: &Envelope) -> Value {
 }
 
 fn capabilities() -> Value {
-    json!({"tools": {"listChanged": false}, "prompts": {"listChanged": false}, "completions": {}})
+    json!({"tools": {"listChanged": false}, "prompts": {"listChanged": false}, "resources": {"listChanged": false}, "completions": {}})
 }
 
 pub async fn handle(host: &impl ToolHost, id: &Value, method: &str, params: &Value, env: &Envelope) -> Reply {
@@ -186,6 +210,28 @@ async fn modern(host: &impl ToolHost, id: &Value, method: &str, params: &Value, 
         })),
         "tools/list" => complete(json!({"tools": host.list(), "ttlMs": LIST_TTL_MS, "cacheScope": "public"})),
         "prompts/list" => complete(json!({"prompts": prompts::list(), "ttlMs": LIST_TTL_MS, "cacheScope": "public"})),
+        "resources/templates/list" => complete(
+            json!({"resourceTemplates": host.resource_templates(), "ttlMs": LIST_TTL_MS, "cacheScope": "public"}),
+        ),
+        "resources/list" => match host.list_resources(params.get("cursor").and_then(Value::as_str)).await {
+            Ok((resources, next)) => {
+                let mut r = json!({"resources": resources, "ttlMs": RESOURCE_TTL_MS, "cacheScope": "private"});
+                if let Some(n) = next {
+                    r["nextCursor"] = json!(n);
+                }
+                complete(r)
+            }
+            Err(e) => Reply { class: Class::Ok, body: failure(id, &resource_error(e, None, true)) },
+        },
+        "resources/read" => {
+            let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
+            match host.read_resource(uri).await {
+                Ok(contents) => {
+                    complete(json!({"contents": contents, "ttlMs": RESOURCE_TTL_MS, "cacheScope": "private"}))
+                }
+                Err(e) => Reply { class: Class::Ok, body: failure(id, &resource_error(e, Some(uri), true)) },
+            }
+        }
         "prompts/get" => match prompts::get(
             params.get("name").and_then(Value::as_str).unwrap_or(""),
             params.get("arguments").unwrap_or(&Value::Null),
@@ -233,6 +279,24 @@ async fn legacy(host: &impl ToolHost, id: &Value, method: &str, params: &Value, 
         "ping" => ok(json!({})),
         "tools/list" => ok(json!({"tools": host.list()})),
         "prompts/list" => ok(json!({"prompts": prompts::list()})),
+        "resources/templates/list" => ok(json!({"resourceTemplates": host.resource_templates()})),
+        "resources/list" => match host.list_resources(params.get("cursor").and_then(Value::as_str)).await {
+            Ok((resources, next)) => {
+                let mut r = json!({"resources": resources});
+                if let Some(n) = next {
+                    r["nextCursor"] = json!(n);
+                }
+                ok(r)
+            }
+            Err(e) => Reply { class: Class::Ok, body: failure(id, &resource_error(e, None, false)) },
+        },
+        "resources/read" => {
+            let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
+            match host.read_resource(uri).await {
+                Ok(contents) => ok(json!({"contents": contents})),
+                Err(e) => Reply { class: Class::Ok, body: failure(id, &resource_error(e, Some(uri), false)) },
+            }
+        }
         "prompts/get" => match prompts::get(
             params.get("name").and_then(Value::as_str).unwrap_or(""),
             params.get("arguments").unwrap_or(&Value::Null),
@@ -282,6 +346,15 @@ mod tests {
                 "echo" => Ok(ToolResult::ok("echoed", json!({"args": args}))),
                 _ => Err(RpcError::new(INVALID_PARAMS, "Unknown tool")),
             }
+        }
+        fn resource_templates(&self) -> Vec<Value> {
+            vec![]
+        }
+        async fn list_resources(&self, _: Option<&str>) -> Result<(Vec<Value>, Option<String>), ResourceError> {
+            Ok((vec![], None))
+        }
+        async fn read_resource(&self, uri: &str) -> Result<Value, ResourceError> {
+            Err(ResourceError::NotFound(format!("no {uri}")))
         }
     }
 
@@ -376,6 +449,18 @@ mod tests {
             run("tools/call", modern_params(json!({"name": "echo"})), env).body["error"]["code"],
             HEADER_MISMATCH
         );
+    }
+
+    #[test]
+    fn resource_not_found_code_depends_on_the_era() {
+        let env = headers("resources/read", Some("tracks://x"));
+        let r = run("resources/read", modern_params(json!({"uri": "tracks://x"})), env);
+        assert_eq!(
+            (r.body["error"]["code"].as_i64(), r.body["error"]["data"]["uri"].as_str()),
+            (Some(INVALID_PARAMS), Some("tracks://x"))
+        );
+        let r = run("resources/read", json!({"uri": "tracks://x"}), Envelope::default());
+        assert_eq!(r.body["error"]["code"], RESOURCE_NOT_FOUND);
     }
 
     #[test]

@@ -85,3 +85,65 @@ pub async fn forget_me<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> ToolRe
         Err(e) => ToolResult::error(format!("Could not delete your data ({e}); try again.")),
     }
 }
+
+/// Spotify ends a sign-in's refresh token six months after it was granted.
+const SPOTIFY_SIGN_IN_LIFETIME_SECS: u64 = 182 * 24 * 3600;
+
+pub fn get_auth_status_definition() -> Value {
+    json!({
+        "name": "get_auth_status",
+        "title": "Spotify link status",
+        "description": "Whether this connection is linked to Spotify, as whom, with which permissions, since when, and when Spotify will require a new sign-in. Includes a sign-in link when something is missing.",
+        "inputSchema": {"type": "object", "properties": {}, "additionalProperties": false},
+        "outputSchema": {"type": "object", "properties": {
+            "linked": {"type": "boolean"}, "spotify_user": {"type": ["object", "null"]},
+            "scopes": {"type": "array", "items": {"type": "string"}}, "missing_scopes": {"type": "array", "items": {"type": "string"}},
+            "linked_at": {"type": ["string", "null"]}, "sign_in_again_by": {"type": ["string", "null"]}, "auth_url": {"type": ["string", "null"]}
+        }, "required": ["linked", "scopes", "missing_scopes"]},
+        "annotations": {"title": "Spotify link status", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false}
+    })
+}
+
+/// One KV read, no Spotify call; never a token.
+pub async fn get_auth_status<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> ToolResult {
+    if let Err(e) = check_known(args, &[]) {
+        return e;
+    }
+    let link = match tb.ctx.store().get_link(&tb.principal.uk).await {
+        Ok(l) => l,
+        Err(crate::core::store::StoreError::Undecryptable) => None,
+        Err(e) => return ToolResult::error(format!("The token store is unavailable ({e}); try again.")),
+    };
+    let url = flow::relink_url(tb.ctx, &tb.principal.uk);
+    let Some(link) = link else {
+        return ToolResult::ok(
+            format!("Not linked to Spotify. Sign in: {}", url.clone().unwrap_or_default()),
+            json!({"linked": false, "spotify_user": null, "scopes": [], "missing_scopes": crate::spotify::scopes::REQUESTED,
+                   "linked_at": null, "sign_in_again_by": null, "auth_url": url}),
+        );
+    };
+    let scopes: Vec<&str> = link.scope.split_whitespace().collect();
+    let missing = crate::spotify::scopes::missing(&link.scope, crate::spotify::scopes::REQUESTED);
+    let renew = link.linked_at + SPOTIFY_SIGN_IN_LIFETIME_SECS;
+    let expiring = renew <= tb.ctx.now() + 14 * 24 * 3600;
+    let name = link.display_name.clone().unwrap_or_else(|| link.spotify_id.expose().to_string());
+    let mut text = format!(
+        "Linked to Spotify as {name} (user id {}) since {}. Spotify will ask for a new sign-in around {}.",
+        link.spotify_id.expose(),
+        crate::account::day(link.linked_at),
+        crate::account::day(renew)
+    );
+    if !missing.is_empty() {
+        text.push_str(&format!(" Permissions not granted: {}.", missing.join(", ")));
+    }
+    let needs_link = !missing.is_empty() || expiring;
+    if needs_link {
+        text.push_str(&format!(" Sign in again to fix this: {}", url.clone().unwrap_or_default()));
+    }
+    ToolResult::ok(
+        text,
+        json!({"linked": true, "spotify_user": {"id": link.spotify_id.expose(), "display_name": link.display_name},
+               "scopes": scopes, "missing_scopes": missing, "linked_at": crate::account::day(link.linked_at),
+               "sign_in_again_by": crate::account::day(renew), "auth_url": if needs_link { url } else { None }}),
+    )
+}

@@ -54,7 +54,8 @@ fn compact_playlist(p: &Value) -> Value {
     json!({"id": p["id"], "uri": p["uri"], "name": p["name"], "owner": p["owner"]["display_name"]})
 }
 
-fn compact(kind: &str, v: &Value) -> Value {
+/// The compact form of any catalogue item (what tools and resources return).
+pub fn compact_item(kind: &str, v: &Value) -> Value {
     match kind {
         "track" => compact_track(v),
         "album" => compact_album(v),
@@ -135,7 +136,7 @@ async fn search<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Result<ToolRe
         let page = &v[format!("{t}s")];
         let items: Vec<Value> = page["items"]
             .as_array()
-            .map(|a| a.iter().filter(|x| x.is_object()).map(|x| compact(t, x)).collect())
+            .map(|a| a.iter().filter(|x| x.is_object()).map(|x| compact_item(t, x)).collect())
             .unwrap_or_default();
         text.push_str(&format!("{}s ({} total):", t, page["total"].as_u64().unwrap_or(0)));
         for it in &items {
@@ -174,7 +175,7 @@ async fn details<P: Platform>(tb: &Toolbox<'_, P>, kind: &str, args: &Value) -> 
             return Err(not_found(e));
         }
     };
-    let mut out = compact(kind, &v);
+    let mut out = compact_item(kind, &v);
     let mut text = format!("{} {}", out["name"].as_str().unwrap_or("?"), out["uri"].as_str().unwrap_or(""));
     match kind {
         "album" => {

@@ -8,12 +8,13 @@ pub mod library;
 pub mod playback;
 pub mod playlists;
 pub mod profile;
+pub mod resources;
 pub mod search;
 
 use crate::app::Ctx;
 use crate::core::platform::Platform;
 use crate::mcp::model::{RpcError, ToolResult, INVALID_PARAMS};
-use crate::mcp::server::ToolHost;
+use crate::mcp::server::{ResourceError, ToolHost};
 use crate::oauth::bearer::Principal;
 use crate::spotify::session::SpotifySession;
 use serde_json::{json, Value};
@@ -92,13 +93,31 @@ pub fn definitions() -> Vec<Value> {
     all.extend(playback::definitions());
     all.extend(library::definitions());
     all.extend(playlists::definitions());
-    all.extend([auth::get_auth_url_definition(), auth::authenticate_definition(), auth::forget_me_definition()]);
+    all.extend([
+        auth::get_auth_status_definition(),
+        auth::get_auth_url_definition(),
+        auth::authenticate_definition(),
+        auth::forget_me_definition(),
+    ]);
     all
 }
 
 impl<P: Platform> ToolHost for Toolbox<'_, P> {
     fn list(&self) -> Vec<Value> {
         definitions()
+    }
+
+    fn resource_templates(&self) -> Vec<Value> {
+        resources::templates()
+    }
+
+    async fn list_resources(&self, cursor: Option<&str>) -> Result<(Vec<Value>, Option<String>), ResourceError> {
+        self.needs.set(&["playlist-read-private"]);
+        resources::list(self, cursor).await
+    }
+
+    async fn read_resource(&self, uri: &str) -> Result<Value, ResourceError> {
+        resources::read(self, uri).await
     }
 
     async fn call(&self, name: &str, args: &Value) -> Result<ToolResult, RpcError> {
@@ -109,6 +128,7 @@ impl<P: Platform> ToolHost for Toolbox<'_, P> {
             "get_auth_url" => Ok(auth::get_auth_url(self)),
             "authenticate" => Ok(auth::authenticate(self, args).await),
             "forget_me" => Ok(auth::forget_me(self, args).await),
+            "get_auth_status" => Ok(auth::get_auth_status(self, args).await),
             _ => {
                 if let Some(result) = catalog::call(self, name, args).await {
                     return Ok(result);

@@ -97,12 +97,12 @@ pub fn definitions() -> Vec<Value> {
     ]
 }
 
-fn compact_playlist(p: &Value) -> Value {
+pub fn compact_playlist(p: &Value) -> Value {
     json!({"id": p["id"], "uri": p["uri"], "name": p["name"], "owner": p["owner"]["display_name"].as_str().or(p["owner"]["id"].as_str()),
            "public": p["public"], "collaborative": p["collaborative"], "items": p["items"]["total"].as_u64().or(p["tracks"]["total"].as_u64())})
 }
 
-fn compact_item(entry: &Value) -> Value {
+pub fn compact_item(entry: &Value) -> Value {
     let item = if entry["item"].is_object() { &entry["item"] } else { &entry["track"] };
     if item["type"] == "episode" {
         json!({"id": item["id"], "uri": item["uri"], "name": item["name"], "show": item["show"]["name"], "duration_ms": item["duration_ms"]})

@@ -361,7 +361,8 @@ pub fn mcp_legacy(stack: &Stack, token: &str, method: &str, params: Value) -> Re
 pub fn mcp_modern(stack: &Stack, token: &str, method: &str, mut params: Value) -> Resp {
     params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
     let auth = format!("Bearer {token}");
-    let name = params.get("name").and_then(Value::as_str).map(str::to_string);
+    // Mcp-Name carries params.name (tools/call, prompts/get) or params.uri (resources/read).
+    let name = params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str).map(str::to_string);
     let mut headers = vec![
         ("authorization", auth.as_str()),
         ("content-type", "application/json"),
