@@ -173,14 +173,7 @@ fn consent_is_csrf_protected_and_bound_to_the_browser() {
     let s = stack();
     let client = register(s, "<b>Evil & Co</b>");
     let (_, challenge) = pkce();
-    let mut url = url::Url::parse(&s.url("/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &client.client_id)
-        .append_pair("redirect_uri", &client.redirect_uri)
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    let page = get(url.as_str(), &[]);
+    let page = get(&authorize_url(s, &client.client_id, &client.redirect_uri, None, &challenge), &[]);
     assert_eq!(page.status, 200);
     assert!(page.body.contains("&lt;b&gt;Evil &amp; Co&lt;/b&gt;") && !page.body.contains("<b>Evil"));
     assert!(page.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
@@ -209,25 +202,8 @@ fn deny_returns_access_denied_to_the_client() {
     let s = stack();
     let client = register(s, "denied client");
     let (_, challenge) = pkce();
-    let mut url = url::Url::parse(&s.url("/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &client.client_id)
-        .append_pair("redirect_uri", &client.redirect_uri)
-        .append_pair("state", "s1")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    let page = get(url.as_str(), &[]);
-    let cookie = page.cookie("__Host-mcp_csrf").unwrap();
-    let r = post_form(
-        &s.url("/authorize"),
-        &[("cookie", &cookie)],
-        &[
-            ("request", &form_field(&page.body, "request")),
-            ("csrf", &form_field(&page.body, "csrf")),
-            ("decision", "deny"),
-        ],
-    );
+    let page = get(&authorize_url(s, &client.client_id, &client.redirect_uri, Some("s1"), &challenge), &[]);
+    let r = decide(s, &page, "deny");
     let loc = r.header("location").unwrap();
     assert_eq!(query_param(loc, "error").as_deref(), Some("access_denied"));
     assert_eq!(query_param(loc, "state").as_deref(), Some("s1"));
@@ -498,14 +474,7 @@ fn client_id_metadata_document_clients_sign_in_without_registering() {
     let client =
         Client { client_id: format!("{docs}/oauth/client.json"), redirect_uri: "http://127.0.0.1:9/cimd-cb".into() };
     let (verifier, challenge) = pkce();
-    let mut url = url::Url::parse(&s.url("/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &client.client_id)
-        .append_pair("redirect_uri", &client.redirect_uri)
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    let page = get(url.as_str(), &[]);
+    let page = get(&authorize_url(s, &client.client_id, &client.redirect_uri, None, &challenge), &[]);
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
         page.body.contains("CIMD Test Client")
@@ -519,14 +488,7 @@ fn client_id_metadata_document_clients_sign_in_without_registering() {
     assert_eq!(call_tool(s, &token, "get_my_profile", json!({}))["structuredContent"]["id"], "nora");
     // A document whose client_id is not its own URL is refused, on a page (no redirect).
     let liar = format!("{docs}/liar.json");
-    let mut url = url::Url::parse(&s.url("/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &liar)
-        .append_pair("redirect_uri", &client.redirect_uri)
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    let r = get(url.as_str(), &[]);
+    let r = get(&authorize_url(s, &liar, &client.redirect_uri, None, &challenge), &[]);
     assert_eq!(r.status, 400);
     assert!(r.header("location").is_none() && r.body.contains("does not equal its URL"), "{}", r.body);
 }
@@ -1073,24 +1035,8 @@ fn allow_list_refuses_strangers_and_stores_nothing_for_them() {
     assert_eq!(call_tool(s, &allowed.access, "get_my_profile", json!({}))["structuredContent"]["id"], "allowed-user");
     let client = register(s, "stranger's client");
     let (_, challenge) = pkce();
-    let mut url = url::Url::parse(&s.url("/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &client.client_id)
-        .append_pair("redirect_uri", &client.redirect_uri)
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    let page = get(url.as_str(), &[]);
-    let cookie = page.cookie("__Host-mcp_csrf").unwrap();
-    let ok = post_form(
-        &s.url("/authorize"),
-        &[("cookie", &cookie)],
-        &[
-            ("request", &form_field(&page.body, "request")),
-            ("csrf", &form_field(&page.body, "csrf")),
-            ("decision", "approve"),
-        ],
-    );
+    let page = get(&authorize_url(s, &client.client_id, &client.redirect_uri, None, &challenge), &[]);
+    let ok = decide(s, &page, "approve");
     let bind = ok.cookie("__Host-mcp_bind").unwrap();
     let signed_in = get(&format!("{}&emulator_user=stranger", ok.header("location").unwrap()), &[]);
     let refused = get(signed_in.header("location").unwrap(), &[("cookie", &bind)]);

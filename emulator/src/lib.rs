@@ -65,6 +65,8 @@ struct Access {
 struct Refresh {
     user: String,
     scope: String,
+    /// Kept rather than removed so a revoked token gets Spotify's own message for that case.
+    revoked: bool,
 }
 
 #[derive(Default)]
@@ -232,7 +234,7 @@ impl Shared {
     }
 
     fn revoke(&self, user: &str) {
-        self.state.lock().unwrap().refresh.retain(|_, r| r.user != user);
+        self.state.lock().unwrap().refresh.values_mut().filter(|r| r.user == user).for_each(|r| r.revoked = true);
     }
 
     fn handle(&self, req: &tiny_http::Request, body: &str) -> Reply {
@@ -396,8 +398,11 @@ impl Shared {
                     return oauth_error(400, "invalid_request", "refresh_token must be supplied");
                 };
                 let Some(r) = st.refresh.get(rt) else {
-                    return oauth_error(400, "invalid_grant", "Refresh token revoked");
+                    return oauth_error(400, "invalid_grant", "Invalid refresh token");
                 };
+                if r.revoked {
+                    return oauth_error(400, "invalid_grant", "Refresh token revoked");
+                }
                 let (user, scope) = (r.user.clone(), r.scope.clone());
                 if self.config.rotate_refresh_tokens {
                     st.refresh.remove(rt);
@@ -420,7 +425,7 @@ impl Shared {
         let mut out = json!({"access_token": access, "token_type": "Bearer", "scope": scope, "expires_in": ttl});
         if new_refresh {
             let refresh = self.token(&mut st, "emu-rt-");
-            st.refresh.insert(refresh.clone(), Refresh { user, scope });
+            st.refresh.insert(refresh.clone(), Refresh { user, scope, revoked: false });
             out["refresh_token"] = json!(refresh);
         }
         json_reply(200, out)

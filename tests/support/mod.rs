@@ -271,27 +271,13 @@ pub fn browser_flow_with(
     challenge: &str,
     emulator_extra: &str,
 ) -> BrowserResult {
-    let mut url = url::Url::parse(&stack.url("/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &client.client_id)
-        .append_pair("redirect_uri", &client.redirect_uri)
-        .append_pair("state", state)
-        .append_pair("code_challenge", challenge)
-        .append_pair("code_challenge_method", "S256")
-        .append_pair("resource", &stack.url("/mcp"));
+    let mut url =
+        url::Url::parse(&authorize_url(stack, &client.client_id, &client.redirect_uri, Some(state), challenge))
+            .unwrap();
+    url.query_pairs_mut().append_pair("resource", &stack.url("/mcp"));
     let consent = get(url.as_str(), &[]);
     assert_eq!(consent.status, 200, "{}", consent.body);
-    let csrf_cookie = consent.cookie("__Host-mcp_csrf").expect("csrf cookie");
-    let approve = post_form(
-        &stack.url("/authorize"),
-        &[("cookie", &csrf_cookie)],
-        &[
-            ("request", &form_field(&consent.body, "request")),
-            ("csrf", &form_field(&consent.body, "csrf")),
-            ("decision", "approve"),
-        ],
-    );
+    let approve = decide(stack, &consent, "approve");
     assert_eq!(approve.status, 302, "{}", approve.body);
     let bind_cookie = approve.cookie("__Host-mcp_bind").expect("bind cookie");
     let to_spotify = approve.header("location").unwrap().to_string();
@@ -302,6 +288,41 @@ pub fn browser_flow_with(
     let back = get(&callback, &[("cookie", &bind_cookie)]);
     assert_eq!(back.status, 302, "{}", back.body);
     BrowserResult { location: back.header("location").unwrap().to_string() }
+}
+
+/// Our `/authorize` URL for a client with a PKCE challenge (and `state` when given).
+pub fn authorize_url(
+    stack: &Stack,
+    client_id: &str,
+    redirect_uri: &str,
+    state: Option<&str>,
+    challenge: &str,
+) -> String {
+    let mut url = url::Url::parse(&stack.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256");
+    if let Some(st) = state {
+        url.query_pairs_mut().append_pair("state", st);
+    }
+    url.to_string()
+}
+
+/// Submits the consent form of `page` (approve or deny), with the page's CSRF cookie.
+pub fn decide(stack: &Stack, page: &Resp, decision: &str) -> Resp {
+    let cookie = page.cookie("__Host-mcp_csrf").expect("csrf cookie");
+    post_form(
+        &stack.url("/authorize"),
+        &[("cookie", &cookie)],
+        &[
+            ("request", &form_field(&page.body, "request")),
+            ("csrf", &form_field(&page.body, "csrf")),
+            ("decision", decision),
+        ],
+    )
 }
 
 pub fn exchange(stack: &Stack, client: &Client, code: &str, verifier: &str) -> Resp {
