@@ -91,13 +91,19 @@ fn fold(s: &str) -> String {
     s.to_lowercase().replace(['é', 'è'], "e").replace('á', "a")
 }
 
-/// Indices of tracks whose name, album or artist contains every query word.
-pub fn search_tracks(query: &str) -> Vec<usize> {
-    let words: Vec<String> = query
+/// Query words, folded; `artist:`/`track:`/... filters loosely match anywhere, which is
+/// enough for the Worker's queries without modelling Spotify's field semantics.
+fn query_words(query: &str) -> Vec<String> {
+    query
         .split_whitespace()
         .map(|w| fold(w.split_once(':').map(|(_, v)| v).unwrap_or(w)))
         .filter(|w| !w.is_empty())
-        .collect();
+        .collect()
+}
+
+/// Indices of tracks whose name, album or artist contains every query word.
+pub fn search_tracks(query: &str) -> Vec<usize> {
+    let words = query_words(query);
     (0..TRACKS.len())
         .filter(|&i| {
             let (_, name, al, _, _) = TRACKS[i];
@@ -190,7 +196,7 @@ pub fn episode(i: usize) -> Value {
 }
 
 pub fn search_other(kind: &str, query: &str) -> Vec<Value> {
-    let words: Vec<String> = query.split_whitespace().map(fold).collect();
+    let words = query_words(query);
     let matches = |name: &str| {
         let hay = fold(name);
         words.iter().all(|w| hay.contains(w.as_str()))
