@@ -86,7 +86,14 @@ impl<'a, P: Platform> Toolbox<'a, P> {
     }
 }
 
+/// The tool list, built once per isolate: it is the same for every request and caller,
+/// and building ~40 schemas on every `tools/list` was measurable CPU.
 pub fn definitions() -> Vec<Value> {
+    static DEFINITIONS: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    DEFINITIONS.get_or_init(build_definitions).clone()
+}
+
+fn build_definitions() -> Vec<Value> {
     let mut all = vec![search::definition()];
     all.extend(catalog::definitions());
     all.push(profile::definition());
