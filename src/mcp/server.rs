@@ -208,46 +208,11 @@ async fn modern(host: &impl ToolHost, id: &Value, method: &str, params: &Value, 
             "ttlMs": LIST_TTL_MS,
             "cacheScope": "public",
         })),
-        "tools/list" => complete(json!({"tools": host.list(), "ttlMs": LIST_TTL_MS, "cacheScope": "public"})),
-        "prompts/list" => complete(json!({"prompts": prompts::list(), "ttlMs": LIST_TTL_MS, "cacheScope": "public"})),
-        "resources/templates/list" => complete(
-            json!({"resourceTemplates": host.resource_templates(), "ttlMs": LIST_TTL_MS, "cacheScope": "public"}),
-        ),
-        "resources/list" => match host.list_resources(params.get("cursor").and_then(Value::as_str)).await {
-            Ok((resources, next)) => {
-                let mut r = json!({"resources": resources, "ttlMs": RESOURCE_TTL_MS, "cacheScope": "private"});
-                if let Some(n) = next {
-                    r["nextCursor"] = json!(n);
-                }
-                complete(r)
-            }
-            Err(e) => Reply { class: Class::Ok, body: failure(id, &resource_error(e, None, true)) },
+        _ => match common(host, method, params, true).await {
+            Some(Ok(v)) => complete(v),
+            Some(Err(e)) => Reply { class: Class::Ok, body: failure(id, &e) },
+            None => reject(id, Class::NotFound, RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}"))),
         },
-        "resources/read" => {
-            let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
-            match host.read_resource(uri).await {
-                Ok(contents) => {
-                    complete(json!({"contents": contents, "ttlMs": RESOURCE_TTL_MS, "cacheScope": "private"}))
-                }
-                Err(e) => Reply { class: Class::Ok, body: failure(id, &resource_error(e, Some(uri), true)) },
-            }
-        }
-        "prompts/get" => match prompts::get(
-            params.get("name").and_then(Value::as_str).unwrap_or(""),
-            params.get("arguments").unwrap_or(&Value::Null),
-        ) {
-            Ok(v) => complete(v),
-            Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
-        },
-        "completion/complete" => match prompts::complete(params) {
-            Ok(v) => complete(v),
-            Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
-        },
-        "tools/call" => match call_tool(host, params, true).await {
-            Ok(v) => complete(v),
-            Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
-        },
-        _ => reject(id, Class::NotFound, RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}"))),
     }
 }
 
@@ -277,49 +242,61 @@ async fn legacy(host: &impl ToolHost, id: &Value, method: &str, params: &Value, 
             }))
         }
         "ping" => ok(json!({})),
-        "tools/list" => ok(json!({"tools": host.list()})),
-        "prompts/list" => ok(json!({"prompts": prompts::list()})),
-        "resources/templates/list" => ok(json!({"resourceTemplates": host.resource_templates()})),
+        _ => match common(host, method, params, false).await {
+            Some(Ok(v)) => ok(v),
+            Some(Err(e)) => Reply { class: Class::Ok, body: failure(id, &e) },
+            None => Reply {
+                class: Class::Ok,
+                body: failure(id, &RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}"))),
+            },
+        },
+    }
+}
+
+/// The methods both eras share. `modern` adds the 2026-07-28 caching hints and picks the
+/// era's resource-not-found code. `None`: not a method of ours.
+async fn common(host: &impl ToolHost, method: &str, params: &Value, modern: bool) -> Option<Result<Value, RpcError>> {
+    let hints = |mut v: Value, ttl: u64, scope: &str| {
+        if modern {
+            v["ttlMs"] = json!(ttl);
+            v["cacheScope"] = json!(scope);
+        }
+        v
+    };
+    Some(match method {
+        "tools/list" => Ok(hints(json!({"tools": host.list()}), LIST_TTL_MS, "public")),
+        "tools/call" => call_tool(host, params).await,
+        "prompts/list" => Ok(hints(json!({"prompts": prompts::list()}), LIST_TTL_MS, "public")),
+        "prompts/get" => prompts::get(
+            params.get("name").and_then(Value::as_str).unwrap_or(""),
+            params.get("arguments").unwrap_or(&Value::Null),
+        ),
+        "completion/complete" => prompts::complete(params),
+        "resources/templates/list" => {
+            Ok(hints(json!({"resourceTemplates": host.resource_templates()}), LIST_TTL_MS, "public"))
+        }
         "resources/list" => match host.list_resources(params.get("cursor").and_then(Value::as_str)).await {
             Ok((resources, next)) => {
                 let mut r = json!({"resources": resources});
                 if let Some(n) = next {
                     r["nextCursor"] = json!(n);
                 }
-                ok(r)
+                Ok(hints(r, RESOURCE_TTL_MS, "private"))
             }
-            Err(e) => Reply { class: Class::Ok, body: failure(id, &resource_error(e, None, false)) },
+            Err(e) => Err(resource_error(e, None, modern)),
         },
         "resources/read" => {
             let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
             match host.read_resource(uri).await {
-                Ok(contents) => ok(json!({"contents": contents})),
-                Err(e) => Reply { class: Class::Ok, body: failure(id, &resource_error(e, Some(uri), false)) },
+                Ok(contents) => Ok(hints(json!({"contents": contents}), RESOURCE_TTL_MS, "private")),
+                Err(e) => Err(resource_error(e, Some(uri), modern)),
             }
         }
-        "prompts/get" => match prompts::get(
-            params.get("name").and_then(Value::as_str).unwrap_or(""),
-            params.get("arguments").unwrap_or(&Value::Null),
-        ) {
-            Ok(v) => ok(v),
-            Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
-        },
-        "completion/complete" => match prompts::complete(params) {
-            Ok(v) => ok(v),
-            Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
-        },
-        "tools/call" => match call_tool(host, params, false).await {
-            Ok(v) => ok(v),
-            Err(e) => Reply { class: Class::Ok, body: failure(id, &e) },
-        },
-        _ => Reply {
-            class: Class::Ok,
-            body: failure(id, &RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}"))),
-        },
-    }
+        _ => return None,
+    })
 }
 
-async fn call_tool(host: &impl ToolHost, params: &Value, _modern: bool) -> Result<Value, RpcError> {
+async fn call_tool(host: &impl ToolHost, params: &Value) -> Result<Value, RpcError> {
     let Some(name) = params.get("name").and_then(Value::as_str) else {
         return Err(RpcError::new(INVALID_PARAMS, "tools/call needs a tool name"));
     };
