@@ -204,8 +204,8 @@ async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Request
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::core::crypto::{b64url, pkce_s256};
-    use crate::core::testing::TestPlatform;
+    use crate::core::crypto::pkce_s256;
+    use crate::core::testing::{emulator_env, TestPlatform};
     use futures::executor::block_on;
     use serde_json::Value;
     use spotify_emulator::{Config as EmuConfig, Emulator};
@@ -222,16 +222,7 @@ mod tests {
     impl Harness {
         fn new() -> Self {
             let emulator = Emulator::start(0, EmuConfig::default()).unwrap();
-            let env: HashMap<String, String> = [
-                ("SPOTIFY_CLIENT_ID", "emulator-client-id".to_string()),
-                ("SPOTIFY_CLIENT_SECRET", "emulator-client-secret".to_string()),
-                ("TOKEN_ENCRYPTION_KEY", b64url(&[42u8; 32])),
-                ("SPOTIFY_ACCOUNTS_BASE_URL", emulator.base_url()),
-                ("SPOTIFY_API_BASE_URL", emulator.base_url()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
+            let env = emulator_env(&emulator);
             Harness { platform: TestPlatform::default(), env, emulator }
         }
 

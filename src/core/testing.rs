@@ -5,6 +5,21 @@ use crate::core::platform::{Clock, Http, Kv, PortError, Sleep};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
+/// The environment of a Worker pointed at an in-process Spotify emulator.
+pub fn emulator_env(emulator: &spotify_emulator::Emulator) -> std::collections::HashMap<String, String> {
+    let defaults = spotify_emulator::Config::default();
+    [
+        ("SPOTIFY_CLIENT_ID", defaults.client_id),
+        ("SPOTIFY_CLIENT_SECRET", defaults.client_secret),
+        ("TOKEN_ENCRYPTION_KEY", crate::core::crypto::b64url(&[42u8; 32])),
+        ("SPOTIFY_ACCOUNTS_BASE_URL", emulator.base_url()),
+        ("SPOTIFY_API_BASE_URL", emulator.base_url()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
 /// KV in a map, counting operations so tests can hold the KV budget.
 #[derive(Default)]
 pub struct MemKv {

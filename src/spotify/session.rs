@@ -133,26 +133,14 @@ impl<'a, P: Platform> SpotifySession<'a, P> {
 mod tests {
     use super::*;
     use crate::core::config::Config;
-    use crate::core::crypto::b64url;
     use crate::core::platform::Clock;
     use crate::core::secret::{SpotifyAccessToken, SpotifyRefreshToken, SpotifyUserId};
-    use crate::core::testing::TestPlatform;
+    use crate::core::testing::{emulator_env, TestPlatform};
     use futures::executor::block_on;
     use spotify_emulator::{Config as EmuConfig, Emulator};
-    use std::collections::HashMap;
 
     fn config(emulator: &Emulator) -> Config {
-        let env: HashMap<String, String> = [
-            ("SPOTIFY_CLIENT_ID", "emulator-client-id".to_string()),
-            ("SPOTIFY_CLIENT_SECRET", "emulator-client-secret".to_string()),
-            ("TOKEN_ENCRYPTION_KEY", b64url(&[7u8; 32])),
-            ("SPOTIFY_ACCOUNTS_BASE_URL", emulator.base_url()),
-            ("SPOTIFY_API_BASE_URL", emulator.base_url()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        Config::from_env(&env).unwrap()
+        Config::from_env(&emulator_env(emulator)).unwrap()
     }
 
     /// Signs `user` in at the emulator directly and returns a link whose access token is stale.

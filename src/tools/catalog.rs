@@ -5,7 +5,7 @@
 use crate::core::platform::Platform;
 use crate::mcp::model::ToolResult;
 use crate::tools::library::{compact_album, compact_artist};
-use crate::tools::search::{compact_track, MAX_LIMIT};
+use crate::tools::search::{compact_track, parse_query, SearchQuery, MAX_LIMIT};
 use crate::tools::{check_known, errors, ids, object_schema, Toolbox};
 use serde_json::{json, Value};
 
@@ -83,8 +83,6 @@ pub async fn call<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) ->
 
 async fn search<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Result<ToolResult, ToolResult> {
     check_known(args, &["query", "types", "limit", "offset", "market"])?;
-    let query = args.get("query").and_then(Value::as_str).map(str::trim).filter(|q| !q.is_empty() && q.len() <= 500);
-    let query = query.ok_or_else(|| ToolResult::error("query is required: non-empty search words."))?;
     let types: Vec<String> = match args.get("types") {
         None | Some(Value::Null) => vec!["track".into()],
         Some(Value::Array(list)) if !list.is_empty() => {
@@ -99,33 +97,7 @@ async fn search<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Result<ToolRe
         }
         _ => return Err(ToolResult::error(format!("types must list some of: {}.", TYPES.join(", ")))),
     };
-    let mut note = None;
-    let limit = match args.get("limit").map(Value::as_u64) {
-        None => 5,
-        Some(Some(n)) if (1..=MAX_LIMIT).contains(&n) => n,
-        Some(Some(n)) if n > MAX_LIMIT => {
-            note = Some(format!("limit {n} was reduced to {MAX_LIMIT}, Spotify's maximum; use offset to page."));
-            MAX_LIMIT
-        }
-        _ => return Err(ToolResult::error("limit must be an integer from 1 to 10.")),
-    };
-    let offset = match args.get("offset").map(Value::as_u64) {
-        None => 0,
-        Some(Some(n)) if n <= 1000 => n,
-        _ => return Err(ToolResult::error("offset must be an integer from 0 to 1000.")),
-    };
-    let mut query_params = vec![
-        ("q", query.to_string()),
-        ("type", types.join(",")),
-        ("limit", limit.to_string()),
-        ("offset", offset.to_string()),
-    ];
-    if let Some(m) = args.get("market") {
-        match m.as_str().filter(|m| m.len() == 2 && m.bytes().all(|b| b.is_ascii_uppercase())) {
-            Some(m) => query_params.push(("market", m.to_string())),
-            None => return Err(ToolResult::error("market must be a two-letter country code such as \"US\".")),
-        }
-    }
+    let SearchQuery { query, limit, offset, params: query_params, note } = parse_query(args, &types.join(","))?;
     let mut session = tb.session().await?;
     let result = session.call("GET", "/v1/search", &query_params, None).await;
     tb.count(&session);

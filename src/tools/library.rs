@@ -158,6 +158,11 @@ fn uris(args: &Value) -> Result<Vec<String>, ToolResult> {
         .collect()
 }
 
+/// Every element of a JSON array mapped through `f` (none when it is not an array).
+fn each(list: &Value, f: impl Fn(&Value) -> Value) -> Vec<Value> {
+    list.as_array().map(|a| a.iter().map(f).collect()).unwrap_or_default()
+}
+
 fn names(items: &[Value]) -> String {
     items
         .iter()
@@ -235,20 +240,14 @@ async fn run<P: Platform>(
     let total = v["total"].as_u64();
     Ok(match name {
         "get_saved_tracks" => {
-            let tracks: Vec<Value> = v["items"]
-                .as_array()
-                .map(|a| a.iter().map(|i| compact_track(&i["track"])).collect())
-                .unwrap_or_default();
+            let tracks: Vec<Value> = each(&v["items"], |i| compact_track(&i["track"]));
             ToolResult::ok(
                 format!("{} of {} liked songs:{}", tracks.len(), total.unwrap_or(0), names(&tracks)),
                 json!({"total": total, "tracks": tracks}),
             )
         }
         "get_saved_albums" => {
-            let albums: Vec<Value> = v["items"]
-                .as_array()
-                .map(|a| a.iter().map(|i| compact_album(&i["album"])).collect())
-                .unwrap_or_default();
+            let albums: Vec<Value> = each(&v["items"], |i| compact_album(&i["album"]));
             ToolResult::ok(
                 format!("{} of {} saved albums:{}", albums.len(), total.unwrap_or(0), names(&albums)),
                 json!({"total": total, "albums": albums}),
@@ -281,15 +280,11 @@ async fn run<P: Platform>(
             ToolResult::ok(text, json!({"items": items}))
         }
         "get_recently_played" => {
-            let tracks: Vec<Value> = v["items"]
-                .as_array()
-                .map(|a| a.iter().map(|i| compact_track(&i["track"])).collect())
-                .unwrap_or_default();
+            let tracks: Vec<Value> = each(&v["items"], |i| compact_track(&i["track"]));
             ToolResult::ok(format!("Recently played:{}", names(&tracks)), json!({"tracks": tracks}))
         }
         "get_followed_artists" => {
-            let artists: Vec<Value> =
-                v["artists"]["items"].as_array().map(|a| a.iter().map(compact_artist).collect()).unwrap_or_default();
+            let artists: Vec<Value> = each(&v["artists"]["items"], compact_artist);
             ToolResult::ok(
                 format!("Following {} artists:{}", artists.len(), names(&artists)),
                 json!({"total": v["artists"]["total"], "artists": artists}),

@@ -58,22 +58,34 @@ pub fn compact_track(t: &Value) -> Value {
     })
 }
 
-pub async fn search_tracks<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> ToolResult {
-    if let Err(e) = check_known(args, &["query", "limit", "offset", "market"]) {
-        return e;
-    }
+/// Validated arguments of a search, shared by `search_tracks` and `search`.
+pub struct SearchQuery {
+    pub query: String,
+    pub limit: u64,
+    pub offset: u64,
+    /// The `/v1/search` query parameters, `type` included.
+    pub params: Vec<(&'static str, String)>,
+    /// Set when `limit` was clamped to Spotify's maximum.
+    pub note: Option<String>,
+}
+
+/// `query`, `limit` (clamped to 10, with a note), `offset` (≤ 1000) and `market`, checked
+/// before any KV or Spotify call; `types` is Spotify's comma-separated `type` value.
+pub fn parse_query(args: &Value, types: &str) -> Result<SearchQuery, ToolResult> {
     let Some(query) =
         args.get("query").and_then(Value::as_str).map(str::trim).filter(|q| !q.is_empty() && q.len() <= 500)
     else {
-        return ToolResult::error("query is required: a non-empty string of search words (at most 500 characters).");
+        return Err(ToolResult::error(
+            "query is required: a non-empty string of search words (at most 500 characters).",
+        ));
     };
-    let mut notes = Vec::new();
+    let mut note = None;
     let limit = match args.get("limit") {
         None | Some(Value::Null) => DEFAULT_LIMIT,
         Some(v) => match v.as_u64() {
-            Some(0) | None => return ToolResult::error("limit must be an integer from 1 to 10."),
+            Some(0) | None => return Err(ToolResult::error("limit must be an integer from 1 to 10.")),
             Some(n) if n > MAX_LIMIT => {
-                notes.push(format!("limit {n} was reduced to {MAX_LIMIT}, Spotify's maximum; use offset to page."));
+                note = Some(format!("limit {n} was reduced to {MAX_LIMIT}, Spotify's maximum; use offset to page."));
                 MAX_LIMIT
             }
             Some(n) => n,
@@ -83,23 +95,34 @@ pub async fn search_tracks<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> To
         None | Some(Value::Null) => 0,
         Some(v) => match v.as_u64() {
             Some(n) if n <= MAX_OFFSET => n,
-            _ => return ToolResult::error("offset must be an integer from 0 to 1000."),
+            _ => return Err(ToolResult::error("offset must be an integer from 0 to 1000.")),
         },
     };
-    let mut query_params = vec![
+    let mut params = vec![
         ("q", query.to_string()),
-        ("type", "track".to_string()),
+        ("type", types.to_string()),
         ("limit", limit.to_string()),
         ("offset", offset.to_string()),
     ];
     if let Some(m) = args.get("market") {
         match m.as_str() {
             Some(m) if m.len() == 2 && m.bytes().all(|b| b.is_ascii_uppercase()) => {
-                query_params.push(("market", m.to_string()))
+                params.push(("market", m.to_string()))
             }
-            _ => return ToolResult::error("market must be a two-letter country code such as \"US\" or \"DE\"."),
+            _ => return Err(ToolResult::error("market must be a two-letter country code such as \"US\" or \"DE\".")),
         }
     }
+    Ok(SearchQuery { query: query.to_string(), limit, offset, params, note })
+}
+
+pub async fn search_tracks<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> ToolResult {
+    if let Err(e) = check_known(args, &["query", "limit", "offset", "market"]) {
+        return e;
+    }
+    let SearchQuery { query, limit, offset, params: query_params, note } = match parse_query(args, "track") {
+        Ok(q) => q,
+        Err(e) => return e,
+    };
     let mut session = match tb.session().await {
         Ok(s) => s,
         Err(r) => return r,
@@ -135,8 +158,7 @@ pub async fn search_tracks<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> To
         s
     };
     let mut out = json!({"query": query, "total": total, "offset": offset, "limit": limit, "tracks": tracks});
-    if !notes.is_empty() {
-        let note = notes.join(" ");
+    if let Some(note) = note {
         text.push_str(&format!("\nNote: {note}"));
         out["note"] = json!(note);
     }
