@@ -118,10 +118,6 @@ impl HttpResponse {
         Self::new(status).with_header("content-type", "text/html; charset=utf-8").with_body(html.into_bytes())
     }
 
-    pub fn text(status: u16, text: &str) -> Self {
-        Self::new(status).with_header("content-type", "text/plain; charset=utf-8").with_body(text.as_bytes().to_vec())
-    }
-
     pub fn redirect(location: &str) -> Self {
         Self::new(302).with_header("location", location).with_header("cache-control", "no-store")
     }

@@ -339,16 +339,7 @@ pub async fn finish_relink<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, callback
     if &expected != uk {
         return Err(LinkError::WrongUser);
     }
-    relink(ctx, &expected, code, &st.verifier).await
-}
-
-async fn relink<P: Platform>(
-    ctx: &Ctx<'_, P>,
-    expected: &UserKey,
-    code: &str,
-    verifier: &str,
-) -> Result<(), LinkError> {
-    link_spotify(ctx, code, verifier, Some(expected)).await.map(|_| ())
+    link_spotify(ctx, code, &st.verifier, Some(&expected)).await.map(|_| ())
 }
 
 /// Exchanges Spotify's code, identifies the user and stores their link: two Spotify calls
@@ -449,8 +440,8 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpR
         );
     };
     match st.flow {
-        Flow::Relink { uk } => match relink(ctx, &uk, code, &st.verifier).await {
-            Ok(()) => pages::success(
+        Flow::Relink { uk } => match link_spotify(ctx, code, &st.verifier, Some(&uk)).await {
+            Ok(_) => pages::success(
                 "Spotify linked again",
                 "Your Spotify account is linked again. You can close this tab and go back to your assistant.",
             ),
