@@ -1,5 +1,6 @@
 //! Building blocks shared by every part of the server: ports to the runtime, HTTP values,
 //! configuration, cryptography, secret newtypes and the per-user KV store.
+pub mod capability;
 pub mod config;
 pub mod crypto;
 pub mod http;
