@@ -25,7 +25,12 @@ pub struct Config {
     pub redirect_uris: Option<Vec<String>>,
     pub access_token_ttl_secs: u64,
     /// Spotify usually answers a refresh without a new refresh token; `true` rotates it.
+    /// Governs the operator's (confidential) app only: public apps always rotate.
     pub rotate_refresh_tokens: bool,
+    /// `true`: any client id of exactly 32 hex characters other than `client_id` is taken
+    /// for a public app with any http(s) redirect URI, as though registered (for `make dev`,
+    /// where a person pastes an invented id). Apps registered explicitly keep their own list.
+    pub open_public_apps: bool,
 }
 
 impl Default for Config {
@@ -36,6 +41,7 @@ impl Default for Config {
             redirect_uris: None,
             access_token_ttl_secs: 3600,
             rotate_refresh_tokens: false,
+            open_public_apps: false,
         }
     }
 }
@@ -46,6 +52,34 @@ pub struct Fault {
     pub status: u16,
     pub retry_after: Option<u64>,
     pub reason: Option<String>,
+}
+
+/// One `/authorize` or `/api/token` request, as the emulator saw it. Never holds a secret,
+/// code, verifier or token: only whether a client secret was presented.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OAuthLogEntry {
+    /// `"authorize"` or `"token"`.
+    pub endpoint: String,
+    /// The client id the request named (from the Basic header at the token endpoint when one
+    /// was sent); empty when it named none.
+    pub client_id: String,
+    /// The token request's `grant_type`; `None` at `/authorize`.
+    pub grant_type: Option<String>,
+    /// A Basic header or a `client_secret` parameter was present (at either endpoint).
+    pub secret_presented: bool,
+    /// The `scope` parameter as sent: the requested scopes at `/authorize`, normally `None`
+    /// at the token endpoint.
+    pub scope: Option<String>,
+    /// The user a token grant was issued for; set only for successful token grants.
+    pub user: Option<String>,
+    /// The `redirect_uri` parameter as sent.
+    pub redirect_uri: Option<String>,
+}
+
+/// Which redirect URIs a public app may use.
+enum Redirects {
+    Listed(Vec<String>),
+    AnyHttp,
 }
 
 struct Code {
@@ -65,6 +99,10 @@ struct Access {
 struct Refresh {
     user: String,
     scope: String,
+    /// The app it was issued to: only that app may use it.
+    client_id: String,
+    /// Issued to a public app: single use, every refresh rotates it.
+    public: bool,
     /// Kept rather than removed so a revoked token gets Spotify's own message for that case.
     revoked: bool,
 }
@@ -75,6 +113,11 @@ struct State {
     access: HashMap<String, Access>,
     refresh: HashMap<String, Refresh>,
     counts: HashMap<String, usize>,
+    /// Successful `refresh_token` grants per user.
+    refreshes: HashMap<String, usize>,
+    /// Public apps registered explicitly: client id → redirect URIs.
+    apps: HashMap<String, Vec<String>>,
+    oauth_log: Vec<OAuthLogEntry>,
     players: HashMap<String, player::Player>,
     libraries: HashMap<String, library::Library>,
     /// Failures to answer the next Web API calls of a user with, oldest first.
@@ -160,8 +203,32 @@ impl Emulator {
         }
     }
 
+    /// Successful `refresh_token` grants for this user, by any app (public or confidential).
+    pub fn user_refresh_count(&self, user: &str) -> usize {
+        self.shared.state.lock().unwrap().refreshes.get(user).copied().unwrap_or(0)
+    }
+
+    /// Clears the request counts, including the per-user refresh counts.
     pub fn reset_counts(&self) {
-        self.shared.state.lock().unwrap().counts.clear();
+        let mut st = self.shared.state.lock().unwrap();
+        st.counts.clear();
+        st.refreshes.clear();
+    }
+
+    /// Registers a public app (no secret, PKCE S256, single-use refresh tokens) that may sign
+    /// in with these redirect URIs. Registering an id again adds to its redirect URIs.
+    pub fn register_app(&self, client_id: &str, redirect_uris: &[&str]) {
+        let uris: Vec<String> = redirect_uris.iter().map(|u| u.to_string()).collect();
+        self.shared.register_app(client_id, uris);
+    }
+
+    /// Every `/authorize` and `/api/token` request so far, oldest first, successful or not.
+    pub fn oauth_log(&self) -> Vec<OAuthLogEntry> {
+        self.shared.state.lock().unwrap().oauth_log.clone()
+    }
+
+    pub fn clear_oauth_log(&self) {
+        self.shared.state.lock().unwrap().oauth_log.clear();
     }
 }
 
@@ -208,6 +275,14 @@ fn form(text: &str) -> HashMap<String, String> {
     url::form_urlencoded::parse(text.as_bytes()).into_owned().collect()
 }
 
+fn is_hex32(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn is_http(uri: &str) -> bool {
+    uri.starts_with("http://") || uri.starts_with("https://")
+}
+
 fn with_params(base: &str, params: &[(&str, &str)]) -> String {
     match url::Url::parse(base) {
         Ok(mut u) => {
@@ -233,6 +308,33 @@ impl Shared {
         st.access.values_mut().filter(|a| a.user == user).for_each(|a| a.expires = past);
     }
 
+    fn register_app(&self, client_id: &str, uris: Vec<String>) {
+        let mut st = self.state.lock().unwrap();
+        let listed = st.apps.entry(client_id.to_string()).or_default();
+        for uri in uris {
+            if !listed.contains(&uri) {
+                listed.push(uri);
+            }
+        }
+    }
+
+    /// The redirect rule of a public app with this id; `None` when there is no such app (the
+    /// operator's confidential app is never a public one).
+    fn public_app(&self, id: &str) -> Option<Redirects> {
+        if id == self.config.client_id {
+            return None;
+        }
+        match self.state.lock().unwrap().apps.get(id) {
+            Some(uris) => Some(Redirects::Listed(uris.clone())),
+            None if self.config.open_public_apps && is_hex32(id) => Some(Redirects::AnyHttp),
+            None => None,
+        }
+    }
+
+    fn log(&self, entry: OAuthLogEntry) {
+        self.state.lock().unwrap().oauth_log.push(entry);
+    }
+
     fn revoke(&self, user: &str) {
         self.state.lock().unwrap().refresh.values_mut().filter(|r| r.user == user).for_each(|r| r.revoked = true);
     }
@@ -251,8 +353,36 @@ impl Shared {
                 .map(|h| h.value.as_str().to_string())
         };
         match (method.as_str(), path.as_str()) {
-            ("GET", "/authorize") => self.authorize(&query),
+            ("GET", "/authorize") => {
+                let reply = self.authorize(&query);
+                self.log(OAuthLogEntry {
+                    endpoint: "authorize".into(),
+                    client_id: query.get("client_id").cloned().unwrap_or_default(),
+                    grant_type: None,
+                    secret_presented: query.contains_key("client_secret"),
+                    scope: query.get("scope").cloned(),
+                    user: None,
+                    redirect_uri: query.get("redirect_uri").cloned(),
+                });
+                reply
+            }
             ("POST", "/api/token") => self.token_endpoint(&form(body), header("authorization")),
+            ("POST", "/__emulator/apps") => {
+                let Some(id) = query.get("client_id").filter(|i| !i.is_empty()) else {
+                    return api_error(400, "client_id must be supplied");
+                };
+                let uris: Vec<String> =
+                    url.query_pairs().filter(|(k, _)| k == "redirect_uri").map(|(_, v)| v.into_owned()).collect();
+                self.register_app(id, uris);
+                let listed = self.state.lock().unwrap().apps.get(id).cloned().unwrap_or_default();
+                json_reply(200, json!({"ok": true, "client_id": id, "redirect_uris": listed}))
+            }
+            ("GET", "/__emulator/apps") => json_reply(200, json!(self.state.lock().unwrap().apps)),
+            ("GET", "/__emulator/oauth-log") => json_reply(200, json!(self.state.lock().unwrap().oauth_log)),
+            ("POST", "/__emulator/clear-oauth-log") => {
+                self.state.lock().unwrap().oauth_log.clear();
+                json_reply(200, json!({"ok": true}))
+            }
             ("POST", "/__emulator/expire") => {
                 self.expire(query.get("user").map(String::as_str).unwrap_or(""));
                 json_reply(200, json!({"ok": true}))
@@ -278,7 +408,9 @@ impl Shared {
             }
             ("GET", "/__emulator/counts") => json_reply(200, json!(self.state.lock().unwrap().counts)),
             ("POST", "/__emulator/reset-counts") => {
-                self.state.lock().unwrap().counts.clear();
+                let mut st = self.state.lock().unwrap();
+                st.counts.clear();
+                st.refreshes.clear();
                 json_reply(200, json!({"ok": true}))
             }
             (_, p) if p.starts_with("/v1/") => {
@@ -314,22 +446,39 @@ impl Shared {
     }
 
     fn authorize(&self, q: &HashMap<String, String>) -> Reply {
-        if q.get("client_id") != Some(&self.config.client_id) {
+        let client_id = q.get("client_id").map(String::as_str).unwrap_or("");
+        let public = self.public_app(client_id);
+        if public.is_none() && client_id != self.config.client_id {
             return html(400, "INVALID_CLIENT: Invalid client");
         }
-        let Some(redirect_uri) =
-            q.get("redirect_uri").filter(|r| r.starts_with("http://") || r.starts_with("https://"))
-        else {
+        let Some(redirect_uri) = q.get("redirect_uri").filter(|r| is_http(r)) else {
             return html(400, "INVALID_CLIENT: Invalid redirect URI");
         };
-        if let Some(allowed) = &self.config.redirect_uris {
-            if !allowed.contains(redirect_uri) {
-                return html(400, "INVALID_CLIENT: Invalid redirect URI");
-            }
+        let allowed = match &public {
+            Some(Redirects::Listed(uris)) => Some(uris),
+            Some(Redirects::AnyHttp) => None,
+            None => self.config.redirect_uris.as_ref(),
+        };
+        if allowed.is_some_and(|uris| !uris.contains(redirect_uri)) {
+            return html(400, "INVALID_CLIENT: Invalid redirect URI");
         }
         let state = q.get("state").cloned().unwrap_or_default();
         if q.get("response_type").map(String::as_str) != Some("code") {
             return redirect(with_params(redirect_uri, &[("error", "unsupported_response_type"), ("state", &state)]));
+        }
+        if public.is_some() {
+            let problem = match (q.get("code_challenge"), q.get("code_challenge_method").map(String::as_str)) {
+                (None, _) => Some("code_challenge must be supplied"),
+                (Some(c), _) if c.is_empty() => Some("code_challenge must be supplied"),
+                (Some(_), Some("S256")) => None,
+                (Some(_), _) => Some("code_challenge_method must be S256"),
+            };
+            if let Some(description) = problem {
+                return redirect(with_params(
+                    redirect_uri,
+                    &[("error", "invalid_request"), ("error_description", description), ("state", &state)],
+                ));
+            }
         }
         if q.get("emulator_deny").map(String::as_str) == Some("1") {
             return redirect(with_params(redirect_uri, &[("error", "access_denied"), ("state", &state)]));
@@ -341,7 +490,7 @@ impl Shared {
             code.clone(),
             Code {
                 user,
-                client_id: self.config.client_id.clone(),
+                client_id: client_id.to_string(),
                 redirect_uri: redirect_uri.clone(),
                 // `emulator_scope` grants less than asked, as a user unticking scopes would.
                 scope: q.get("emulator_scope").or(q.get("scope")).cloned().unwrap_or_default(),
@@ -352,70 +501,97 @@ impl Shared {
         redirect(with_params(redirect_uri, &[("code", &code), ("state", &state)]))
     }
 
+    /// `/api/token`, logged whatever the outcome.
     fn token_endpoint(&self, f: &HashMap<String, String>, auth: Option<String>) -> Reply {
-        let (id, secret) = match auth.as_deref().and_then(|a| a.strip_prefix("Basic ")) {
-            Some(b) => {
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode(b.trim())
-                    .ok()
-                    .and_then(|d| String::from_utf8(d).ok());
-                match decoded.as_deref().and_then(|d| d.split_once(':')) {
-                    Some((i, s)) => (i.to_string(), s.to_string()),
-                    None => return oauth_error(400, "invalid_client", "Invalid client"),
-                }
-            }
-            None => {
-                (f.get("client_id").cloned().unwrap_or_default(), f.get("client_secret").cloned().unwrap_or_default())
-            }
+        let basic = auth.as_deref().and_then(|a| a.strip_prefix("Basic ")).map(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+                .and_then(|d| String::from_utf8(d).ok())
+                .and_then(|d| d.split_once(':').map(|(i, s)| (i.to_string(), s.to_string())))
+        });
+        let mut entry = OAuthLogEntry {
+            endpoint: "token".into(),
+            client_id: match &basic {
+                Some(Some((id, _))) => id.clone(),
+                _ => f.get("client_id").cloned().unwrap_or_default(),
+            },
+            grant_type: f.get("grant_type").cloned(),
+            secret_presented: basic.is_some() || f.contains_key("client_secret"),
+            scope: f.get("scope").cloned(),
+            user: None,
+            redirect_uri: f.get("redirect_uri").cloned(),
         };
-        if id != self.config.client_id || secret != self.config.client_secret {
-            return oauth_error(400, "invalid_client", "Invalid client");
-        }
+        let (reply, user) = self.grant(f, basic);
+        entry.user = user;
+        self.log(entry);
+        reply
+    }
+
+    /// Checks the client and answers the grant: the reply, and the user when tokens were issued.
+    fn grant(&self, f: &HashMap<String, String>, basic: Option<Option<(String, String)>>) -> (Reply, Option<String>) {
+        let fail = |code: &str, description: &str| (oauth_error(400, code, description), None);
+        // A secret (in a Basic header or the form) means the operator's confidential app;
+        // a bare client id means a public app.
+        let (id, public) = match basic {
+            Some(None) => return fail("invalid_client", "Invalid client"),
+            Some(Some((id, secret))) => {
+                if id != self.config.client_id || secret != self.config.client_secret {
+                    return fail("invalid_client", "Invalid client");
+                }
+                (id, false)
+            }
+            None => match (f.get("client_id"), f.get("client_secret")) {
+                (Some(id), Some(secret)) if *id == self.config.client_id && *secret == self.config.client_secret => {
+                    (id.clone(), false)
+                }
+                (Some(id), None) if self.public_app(id).is_some() => (id.clone(), true),
+                _ => return fail("invalid_client", "Invalid client"),
+            },
+        };
+        // One lock for the whole grant: a refresh token is checked and spent atomically, so of
+        // concurrent refreshes with one single-use token exactly one succeeds.
         let mut st = self.state.lock().unwrap();
         let (user, scope, new_refresh) = match f.get("grant_type").map(String::as_str) {
             Some("authorization_code") => {
                 let Some(code) = f.get("code").and_then(|c| st.codes.remove(c)) else {
-                    return oauth_error(400, "invalid_grant", "Invalid authorization code");
+                    return fail("invalid_grant", "Invalid authorization code");
                 };
                 if code.expires <= Instant::now() || code.client_id != id {
-                    return oauth_error(400, "invalid_grant", "Invalid authorization code");
+                    return fail("invalid_grant", "Invalid authorization code");
                 }
                 if f.get("redirect_uri") != Some(&code.redirect_uri) {
-                    return oauth_error(400, "invalid_grant", "Invalid redirect URI");
+                    return fail("invalid_grant", "Invalid redirect URI");
                 }
-                if let Some(challenge) = &code.challenge {
+                if public || code.challenge.is_some() {
                     let verifier = f.get("code_verifier").map(String::as_str).unwrap_or("");
                     let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
                         .encode(sha2::Sha256::digest(verifier.as_bytes()));
-                    if &computed != challenge {
-                        return oauth_error(400, "invalid_grant", "code_verifier was incorrect");
+                    if code.challenge.as_deref() != Some(computed.as_str()) {
+                        return fail("invalid_grant", "code_verifier was incorrect");
                     }
                 }
                 (code.user, code.scope, true)
             }
             Some("refresh_token") => {
                 let Some(rt) = f.get("refresh_token") else {
-                    return oauth_error(400, "invalid_request", "refresh_token must be supplied");
+                    return fail("invalid_request", "refresh_token must be supplied");
                 };
-                let Some(r) = st.refresh.get(rt) else {
-                    return oauth_error(400, "invalid_grant", "Invalid refresh token");
+                let Some(r) = st.refresh.get(rt).filter(|r| r.client_id == id) else {
+                    return fail("invalid_grant", "Invalid refresh token");
                 };
                 if r.revoked {
-                    return oauth_error(400, "invalid_grant", "Refresh token revoked");
+                    return fail("invalid_grant", "Refresh token revoked");
                 }
                 let (user, scope) = (r.user.clone(), r.scope.clone());
-                if self.config.rotate_refresh_tokens {
+                let rotate = r.public || self.config.rotate_refresh_tokens;
+                if rotate {
                     st.refresh.remove(rt);
                 }
-                (user, scope, self.config.rotate_refresh_tokens)
+                *st.refreshes.entry(user.clone()).or_insert(0) += 1;
+                (user, scope, rotate)
             }
-            _ => {
-                return oauth_error(
-                    400,
-                    "unsupported_grant_type",
-                    "grant_type must be authorization_code or refresh_token",
-                )
-            }
+            _ => return fail("unsupported_grant_type", "grant_type must be authorization_code or refresh_token"),
         };
         *st.counts.entry(format!("{user} POST /api/token")).or_insert(0) += 1;
         let access = self.token(&mut st, "emu-at-");
@@ -425,10 +601,11 @@ impl Shared {
         let mut out = json!({"access_token": access, "token_type": "Bearer", "scope": scope, "expires_in": ttl});
         if new_refresh {
             let refresh = self.token(&mut st, "emu-rt-");
-            st.refresh.insert(refresh.clone(), Refresh { user, scope, revoked: false });
+            st.refresh
+                .insert(refresh.clone(), Refresh { user: user.clone(), scope, client_id: id, public, revoked: false });
             out["refresh_token"] = json!(refresh);
         }
-        json_reply(200, out)
+        (json_reply(200, out), Some(user))
     }
 
     fn web_api(&self, method: &str, path: &str, q: &HashMap<String, String>, user: &str, body: &str) -> Reply {
