@@ -40,15 +40,30 @@ fn form_token<P: Platform>(ctx: &Ctx<'_, P>, cookie_value: &str) -> String {
     b64url(&ctx.config.master_key.derive(b"account-form").hmac(cookie_value.as_bytes()))
 }
 
-fn sign_in_page() -> HttpResponse {
-    pages::page(
-        200,
-        "Your connection",
-        "<h1>Your connection</h1><div class=\"card\"><p>Sign in with Spotify to see which apps can use your Spotify through this server, \
-revoke any of them, or delete everything this server stores about you.</p>\
-<p><a class=\"button primary\" href=\"/account/login\">Sign in with Spotify</a></p></div><p><a href=\"/\">Back</a></p>",
-        &[],
-    )
+/// The sign-in form; without an operator app it asks for the person's own app.
+pub(crate) fn sign_in_page<P: Platform>(ctx: &Ctx<'_, P>, error: Option<&str>) -> HttpResponse {
+    let error = error
+        .map(|e| {
+            format!("<div class=\"card error\" role=\"alert\"><p><strong>Please fix:</strong> {}</p></div>", escape(e))
+        })
+        .unwrap_or_default();
+    let own = match (ctx.config.user_apps, ctx.config.operator_app.is_some()) {
+        (false, _) => String::new(),
+        (true, true) => "<p><label class=\"opt\" for=\"spotify_client_id\">If you signed in with your own Spotify app, its Client ID (otherwise leave empty)</label>\
+<input type=\"text\" id=\"spotify_client_id\" name=\"spotify_client_id\" maxlength=\"64\" autocomplete=\"off\" spellcheck=\"false\"></p>".to_string(),
+        (true, false) => "<p><label class=\"opt\" for=\"spotify_client_id\">Client ID of your Spotify app</label>\
+<input type=\"text\" id=\"spotify_client_id\" name=\"spotify_client_id\" maxlength=\"64\" autocomplete=\"off\" spellcheck=\"false\" required></p>".to_string(),
+    };
+    let body = format!(
+        "<h1>Your connection</h1>{error}<form method=\"get\" action=\"/account/login\" class=\"card\">\
+<p>Sign in with Spotify to see which apps can use your Spotify through this server, \
+revoke any of them, or delete everything this server stores about you.</p>{own}\
+<p><button class=\"primary\" type=\"submit\">Sign in with Spotify</button></p></form><p><a href=\"/\">Back</a></p>"
+    );
+    // The form's answer redirects to Spotify: form-action must allow that origin too.
+    let spotify =
+        url::Url::parse(&ctx.config.accounts_base).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    pages::page(if error.is_empty() { 200 } else { 400 }, "Your connection", &body, &[spotify])
 }
 
 pub(crate) fn day(secs: u64) -> String {
@@ -65,9 +80,20 @@ pub(crate) fn day(secs: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// A grant's capabilities in words: "search only" when none.
+fn capability_words(scope: &str) -> String {
+    let caps = crate::core::capability::Capabilities::from_granted(scope);
+    let names: Vec<&str> = caps.iter().map(|c| c.name()).collect();
+    if names.is_empty() {
+        "search only".into()
+    } else {
+        format!("search, {}", names.join(", "))
+    }
+}
+
 /// `GET /account`.
 pub async fn page<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpResponse {
-    let Some((uk, raw)) = session(ctx, req) else { return sign_in_page() };
+    let Some((uk, raw)) = session(ctx, req) else { return sign_in_page(ctx, None) };
     let store = ctx.store();
     let (link, grants) = match (store.get_link(&uk).await, store.list_refresh(&uk).await) {
         (Ok(l), Ok(g)) => (l, g),
@@ -87,11 +113,12 @@ pub async fn page<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRespo
         let host =
             url::Url::parse(&rec.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
         rows.push_str(&format!(
-            "<li><strong>{}</strong> <span class=\"muted\">(returns to {}; authorized {})</span>\
+            "<li><strong>{}</strong> <span class=\"muted\">(returns to {}; may use {}; authorized {})</span>\
 <form method=\"post\" action=\"/account/revoke\" class=\"inline\"><input type=\"hidden\" name=\"grant\" value=\"{}\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">Revoke</button></form></li>",
             escape(&rec.client_name),
             escape(&host),
+            escape(&capability_words(&rec.scope)),
             day(rec.granted_at),
             escape(hash),
             escape(&token)
@@ -102,8 +129,16 @@ pub async fn page<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRespo
     } else {
         format!("<ul class=\"apps\">{rows}</ul>")
     };
+    let app = match &link {
+        Some(l) => format!(
+            "<p>Spotify is linked through <strong>{}</strong>; Spotify will ask you to sign in again by {}.</p>",
+            escape(&l.app.describe()),
+            day(l.linked_at + crate::spotify::SIGN_IN_LIFETIME_SECS)
+        ),
+        None => "<p>No Spotify link is stored.</p>".to_string(),
+    };
     let body = format!(
-        "<h1>Your connection</h1><p>Signed in as <strong>{}</strong>.</p>\
+        "<h1>Your connection</h1><p>Signed in as <strong>{}</strong>.</p>{app}\
 <div class=\"card\"><h2>Connected apps</h2>{list}</div>\
 <div class=\"card warn\"><h2>Delete all my data</h2><p>Removes your Spotify sign-in and every app's access from this server. \
 Apps will ask you to sign in again.</p><form method=\"post\" action=\"/account/delete\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\

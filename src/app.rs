@@ -48,6 +48,8 @@ pub struct RequestLog {
     pub user: Option<String>,
     pub spotify_calls: u32,
     pub rpc_method: Option<String>,
+    /// Things an operator should know that did not fail the request (never a value).
+    pub warnings: Vec<&'static str>,
 }
 
 const CORS_PATHS: &[&str] = &["/mcp", "/token", "/register", "/revoke"];
@@ -152,7 +154,8 @@ async fn route<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Reque
         ("POST", "/revoke") => revoke::revoke(ctx, req).await,
         ("GET", "/health") => health(&[]),
         ("GET", "/account") => crate::account::page(ctx, req).await,
-        ("GET", "/account/login") => flow::account_login(ctx),
+        ("GET", "/account/login") => flow::account_login(ctx, req).await,
+        ("GET", "/relink") => flow::relink_start(ctx, req).await,
         ("POST", "/account/revoke") => crate::account::revoke(ctx, req).await,
         ("POST", "/account/delete") => crate::account::delete(ctx, req).await,
         ("POST", "/account/logout") => crate::account::logout(ctx, req),
@@ -193,10 +196,38 @@ async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Request
         Err(r) => return r,
     };
     log.rpc_method = Some(method.clone());
+    if let Some(resp) = scope_challenge(ctx, &principal, &method, &params) {
+        return resp;
+    }
     let toolbox = Toolbox::new(ctx, &principal);
     let reply = server::handle(&toolbox, &id, &method, &params, &transport::envelope(req)).await;
     log.spotify_calls = toolbox.spotify_calls.get();
+    log.warnings = toolbox.warnings.take();
     transport::to_http(reply)
+}
+
+/// A call outside the connection's capabilities is refused before any KV or Spotify work,
+/// with the challenge a client can step up from.
+fn scope_challenge<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    principal: &bearer::Principal,
+    method: &str,
+    params: &serde_json::Value,
+) -> Option<HttpResponse> {
+    use crate::core::capability::{Capabilities, Capability};
+    let held = Capabilities::from_granted(&principal.access.scope);
+    let (needed, what) = match method {
+        "tools/call" => {
+            let name = params.get("name").and_then(|n| n.as_str())?;
+            (crate::tools::capability_of(name)??, format!("the tool {name}"))
+        }
+        "resources/read" => {
+            let uri = params.get("uri").and_then(|n| n.as_str())?;
+            (uri.starts_with("playlists://").then_some(Capability::Playlists)?, "reading a playlist".to_string())
+        }
+        _ => return None,
+    };
+    (!held.contains(needed)).then(|| bearer::insufficient_scope(ctx, held, Capabilities::NONE.with(needed), &what))
 }
 
 /// The whole flow in-process on the host: memory KV (counting operations), the real
@@ -204,6 +235,7 @@ async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Request
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::core::capability::Capabilities;
     use crate::core::crypto::pkce_s256;
     use crate::core::testing::{emulator_env, TestPlatform};
     use futures::executor::block_on;
@@ -256,6 +288,14 @@ mod tests {
 
         /// Register, consent, sign in at the emulator, redeem: returns the access token.
         fn sign_in(&self, user: &str) -> String {
+            self.sign_in_with(user, &["playback", "library", "playlists"], None).unwrap()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+
+        /// The consent page's answer for these choices (the page itself, when it comes back).
+        fn decide(&self, caps: &[&str], own_app: Option<&str>) -> (HttpResponse, String) {
             let redirect = "http://127.0.0.1:9/cb";
             let mut reg = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/register")).unwrap());
             reg.body = serde_json::to_vec(&json!({"redirect_uris": [redirect], "token_endpoint_auth_method": "none"}))
@@ -272,25 +312,43 @@ mod tests {
             let page = self.get(url.as_str(), None);
             let html = String::from_utf8(page.body.clone()).unwrap();
             let csrf = Self::cookie(&page, "__Host-mcp_csrf");
+            let (request, token) = (Self::field(&html, "request"), Self::field(&html, "csrf"));
+            let mut fields: Vec<(&str, &str)> = vec![("request", &request), ("csrf", &token), ("decision", "approve")];
+            fields.extend(caps.iter().map(|c| ("capability", *c)));
+            if let Some(id) = own_app {
+                fields.extend([("spotify_app", "own"), ("spotify_client_id", id)]);
+            }
             let decide = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/authorize")).unwrap())
-                .with_form(&[
-                    ("request", &Self::field(&html, "request")),
-                    ("csrf", &Self::field(&html, "csrf")),
-                    ("decision", "approve"),
-                ])
+                .with_form(&fields)
                 .with_header("cookie", csrf);
-            let approved = self.send(decide);
+            (self.send(decide), client_id)
+        }
+
+        /// The whole sign-in with these choices: the token response.
+        fn sign_in_with(&self, user: &str, caps: &[&str], own_app: Option<&str>) -> Result<Value, HttpResponse> {
+            let redirect = "http://127.0.0.1:9/cb";
+            let verifier = "v".repeat(50);
+            let (approved, client_id) = self.decide(caps, own_app);
+            if approved.status != 302 {
+                return Err(approved);
+            }
             let bind = Self::cookie(&approved, "__Host-mcp_bind");
-            let spotify = format!("{}&emulator_user={user}", approved.header("location").unwrap());
-            let signed_in = ureq::AgentBuilder::new().redirects(0).build().get(&spotify).call().unwrap();
-            let back = self.get(signed_in.header("location").unwrap(), Some(&bind));
-            let code = url::Url::parse(back.header("location").unwrap())
-                .unwrap()
-                .query_pairs()
-                .find(|(k, _)| k == "code")
-                .unwrap()
-                .1
-                .into_owned();
+            let mut location = approved.header("location").unwrap().to_string();
+            // Spotify, then our callback; a second round when the existing link holds more.
+            let back = loop {
+                let spotify = format!("{location}&emulator_user={user}");
+                let signed_in = ureq::AgentBuilder::new().redirects(0).build().get(&spotify).call().unwrap();
+                let back = self.get(signed_in.header("location").unwrap(), Some(&bind));
+                match back.header("location") {
+                    Some(l) if l.starts_with(&self.emulator.base_url()) => location = l.to_string(),
+                    _ => break back,
+                }
+            };
+            let Some(code) = back.header("location").and_then(|l| {
+                url::Url::parse(l).unwrap().query_pairs().find(|(k, _)| k == "code").map(|c| c.1.into_owned())
+            }) else {
+                return Err(back);
+            };
             let token = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/token")).unwrap()).with_form(&[
                 ("grant_type", "authorization_code"),
                 ("code", &code),
@@ -300,7 +358,7 @@ mod tests {
             ]);
             let resp = self.send(token);
             assert_eq!(resp.status, 200, "{:?}", resp.body_json());
-            resp.body_json().unwrap()["access_token"].as_str().unwrap().to_string()
+            Ok(resp.body_json().unwrap())
         }
 
         fn mcp(&self, token: &str, body: Value) -> HttpResponse {
@@ -334,6 +392,123 @@ mod tests {
         assert_eq!((kv.reads.get(), kv.writes.get()), (2, 1), "refresh budget");
     }
 
+    fn tool_names(h: &Harness, token: &str) -> Vec<String> {
+        let list = h.mcp(token, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})).body_json().unwrap();
+        list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect()
+    }
+
+    #[test]
+    fn a_narrow_grant_lists_only_its_tools_and_challenges_the_rest() {
+        let h = Harness::new();
+        let grant = h.sign_in_with("nina", &["playlists"], None).unwrap();
+        assert_eq!(grant["scope"], "playlists");
+        let token = grant["access_token"].as_str().unwrap();
+        let names = tool_names(&h, token);
+        assert!(names.contains(&"get_playlist".to_string()) && names.contains(&"search_tracks".to_string()));
+        assert!(!names.contains(&"get_playback_state".to_string()), "{names:?}");
+        let asked = h.emulator.oauth_log().into_iter().rev().find(|e| e.endpoint == "authorize").unwrap();
+        let scopes = asked.scope.unwrap();
+        assert!(
+            scopes.contains("playlist-modify-private") && !scopes.contains("playback") && !scopes.contains("library")
+        );
+        let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "get_playback_state", "arguments": {}}});
+        let kv = &h.platform.kv;
+        kv.reset_counts();
+        let denied = h.mcp(token, call);
+        assert_eq!(denied.status, 403);
+        let challenge = denied.header("www-authenticate").unwrap();
+        assert!(
+            challenge.contains("error=\"insufficient_scope\"") && challenge.contains("scope=\"playback playlists\"")
+        );
+        assert_eq!((kv.reads.get(), kv.writes.get()), (1, 0), "refused after the token check, before anything else");
+    }
+
+    #[test]
+    fn a_narrower_second_client_keeps_the_first_clients_spotify_scopes() {
+        let h = Harness::new();
+        h.sign_in_with("olga", &["playback", "library", "playlists"], None).unwrap();
+        let narrow = h.sign_in_with("olga", &["playlists"], None).unwrap();
+        assert_eq!(narrow["scope"], "playlists");
+        let cfg = Config::from_env(&h.env).unwrap();
+        let store = Store::new(&h.platform, &cfg.master_key);
+        let uk = store.user_key(&crate::core::secret::SpotifyUserId::new("olga"));
+        let link = block_on(store.get_link(&uk)).unwrap().unwrap();
+        for s in Capabilities::ALL.spotify_scopes() {
+            assert!(link.scope.split_whitespace().any(|g| g == s), "{s} lost: {}", link.scope);
+        }
+        // The second round asked Spotify for the union, not for less.
+        let asks: Vec<_> = h.emulator.oauth_log().into_iter().filter(|e| e.endpoint == "authorize").collect();
+        assert!(asks.last().unwrap().scope.as_ref().unwrap().contains("user-modify-playback-state"));
+    }
+
+    #[test]
+    fn own_app_sign_in_uses_only_that_client_id_and_no_secret() {
+        let h = Harness::new();
+        let own = "0123456789abcdef0123456789abcdef";
+        h.emulator.register_app(own, &["https://mcp.example/callback"]);
+        let grant = h.sign_in_with("pia", &["playback", "library", "playlists"], Some(own)).unwrap();
+        let token = grant["access_token"].as_str().unwrap();
+        h.emulator.expire_access_tokens("pia");
+        let r = h.mcp(
+            token,
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "get_auth_status", "arguments": {}}}),
+        );
+        let status = &r.body_json().unwrap()["result"]["structuredContent"];
+        assert_eq!(status["app"], "your own app …cdef", "{status}");
+        let r = h.mcp(
+            token,
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "get_my_profile", "arguments": {}}}),
+        );
+        assert_eq!(r.body_json().unwrap()["result"]["isError"], false);
+        let tokens: Vec<_> = h
+            .emulator
+            .oauth_log()
+            .into_iter()
+            .filter(|e| e.endpoint == "token" && e.user.as_deref() == Some("pia"))
+            .collect();
+        assert!(tokens.len() >= 2, "code exchange and a refresh: {tokens:?}");
+        assert!(tokens.iter().all(|e| e.client_id == own && !e.secret_presented), "{tokens:?}");
+    }
+
+    #[test]
+    fn a_bad_own_app_comes_back_to_the_form_and_stores_nothing() {
+        let h = Harness::new();
+        let keys_before = h.platform.kv.keys().len();
+        let (page, _) = h.decide(&["playback"], Some("not-a-client-id"));
+        let html = String::from_utf8(page.body.clone()).unwrap();
+        assert_eq!(page.status, 400);
+        assert!(html.contains("32 characters") && html.contains("value=\"not-a-client-id\""), "{html}");
+        let (page, _) = h.decide(&["playback"], Some("ffffffffffffffffffffffffffffffff"));
+        assert!(String::from_utf8(page.body).unwrap().contains("does not know this Client ID"));
+        h.emulator.register_app("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", &["https://elsewhere.example/cb"]);
+        let (page, _) = h.decide(&["playback"], Some("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"));
+        let html = String::from_utf8(page.body).unwrap();
+        assert!(html.contains("Redirect URI") && html.contains("https://mcp.example/callback"), "{html}");
+        assert_eq!(h.platform.kv.keys().len(), keys_before, "nothing stored");
+    }
+
+    #[test]
+    fn your_connection_sign_in_identifies_without_storing_a_link() {
+        let h = Harness::new();
+        h.sign_in("quin");
+        let keys = h.platform.kv.keys();
+        let login = h.get(&format!("{ORIGIN}/account/login?spotify_client_id="), None);
+        assert_eq!(login.status, 302, "{:?}", String::from_utf8_lossy(&login.body));
+        let bind = Harness::cookie(&login, "__Host-mcp_bind");
+        let spotify = format!("{}&emulator_user=quin", login.header("location").unwrap());
+        assert!(spotify.contains("scope=user-read-private&"), "{spotify}");
+        let signed_in = ureq::AgentBuilder::new().redirects(0).build().get(&spotify).call().unwrap();
+        let back = h.get(signed_in.header("location").unwrap(), Some(&bind));
+        assert_eq!(back.header("location"), Some("/account"), "{:?}", String::from_utf8_lossy(&back.body));
+        let session = Harness::cookie(&back, "__Host-mcp_session");
+        let page = String::from_utf8(h.get(&format!("{ORIGIN}/account"), Some(&session)).body).unwrap();
+        assert!(page.contains("Signed in as") && page.contains("this server&#39;s Spotify app"), "{page}");
+        assert_eq!(h.platform.kv.keys(), keys, "identification only: nothing written");
+    }
+
     #[test]
     fn kv_never_holds_a_token_in_plaintext() {
         let h = Harness::new();
@@ -353,6 +528,7 @@ mod tests {
         let mut env = h.env.clone();
         env.remove("SPOTIFY_CLIENT_SECRET");
         env.insert("TOKEN_ENCRYPTION_KEY".into(), "short".into());
+        env.insert("USER_SPOTIFY_APPS".into(), "off".into());
         for path in ["/health", "/mcp", "/authorize"] {
             let req = HttpRequest::new("GET", url::Url::parse(&format!("{ORIGIN}{path}")).unwrap());
             let (resp, _) = block_on(handle(&h.platform, &env, req));

@@ -2,6 +2,7 @@
 //! attacker-chosen (client names, hosts) is escaped; every page forbids framing and runs
 //! under a strict Content-Security-Policy (no scripts at all; the one stylesheet by hash).
 
+use crate::core::capability::{Capabilities, Capability};
 use crate::core::crypto::sha256;
 use crate::core::http::HttpResponse;
 use base64::Engine;
@@ -13,7 +14,12 @@ button{font-size:1rem;padding:.5rem 1.2rem;border-radius:2rem;border:1px solid #
 button.primary,a.button.primary{background:#1db954;border-color:#1db954;color:#fff}ul{padding-left:1.2rem}\
 a.button{display:inline-block;text-decoration:none;padding:.5rem 1.2rem;border-radius:2rem}form.inline{display:inline;margin-left:.5rem}\
 pre{background:#f4f4f4;padding:.6rem;border-radius:.4rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}\
-ul.apps li{margin:.4rem 0}h2{font-size:1.1rem}";
+ul.apps li{margin:.4rem 0}h2{font-size:1.1rem}fieldset.card{display:block}legend{font-weight:600;padding:0 .3rem}\
+label.opt{display:block;margin:.5rem 0}input[type=text]{font:inherit;width:100%;box-sizing:border-box;padding:.4rem;border:1px solid #767676;border-radius:.3rem}\
+.error{background:#fdecea;border-color:#b3261e;color:#5f1410}input:focus,button:focus,a:focus,summary:focus{outline:3px solid #1a73e8;outline-offset:2px}\
+.own{margin-left:1.6rem}@media (prefers-color-scheme:dark){body{background:#121212;color:#eee}.card{border-color:#444}.muted{color:#bbb}\
+code,pre{background:#222}.warn{background:#3a2a00}.error{background:#3b1412;color:#fdd}button{background:#222;color:#eee;border-color:#eee}\
+input[type=text]{background:#1e1e1e;color:#eee}a{color:#8ab4f8}}";
 
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -80,15 +86,57 @@ pub struct ConsentView<'a> {
     pub csrf: &'a str,
     pub spotify_origin: String,
     pub redirect_origin: String,
+    /// Checked capability boxes.
+    pub capabilities: Capabilities,
+    pub app_choice: AppChoice,
+    /// "My own Spotify app" is selected (the person chose it before an error).
+    pub own_app_chosen: bool,
+    /// The Client ID the person typed, shown again after an error.
+    pub client_id: &'a str,
+    /// The Redirect URI a person's own app must list.
+    pub spotify_redirect_uri: &'a str,
+    /// What to fix, when the form comes back.
+    pub error: Option<&'a str>,
 }
 
-/// What an approved client may do, in plain words, grouped like the Spotify scopes we request.
-pub const CAPABILITIES: &[&str] = &[
-    "Search Spotify's catalogue and read your profile name",
-    "See what is playing and control playback on your devices",
-    "Read your library, followed artists, top items and recently played",
-    "Read and edit your playlists and saved items",
-];
+/// Which Spotify apps this deployment lets a person sign in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppChoice {
+    /// Only the operator's app (`USER_SPOTIFY_APPS=off`).
+    OperatorOnly,
+    /// No operator app: everyone brings their own.
+    OwnRequired,
+    /// Either, the operator's preselected.
+    Either,
+}
+
+/// The steps to create a Spotify app, for a person who has never seen the dashboard.
+fn own_app_guide(redirect_uri: &str) -> String {
+    format!(
+        "<details><summary>How to create your Spotify app (about two minutes)</summary><ol>\
+<li>Open the <a href=\"https://developer.spotify.com/dashboard\" target=\"_blank\" rel=\"noopener\">Spotify developer dashboard</a> and log in with your Spotify account.</li>\
+<li>Choose <strong>Create app</strong>. Any name and description will do. Under <em>Which API/SDKs are you planning to use?</em> tick <strong>Web API</strong>.</li>\
+<li>Under <strong>Redirect URIs</strong> add exactly this address, then save:<br>\
+<label class=\"muted\" for=\"redirect_uri_copy\">Redirect URI (select and copy)</label>\
+<input type=\"text\" id=\"redirect_uri_copy\" readonly value=\"{r}\"></li>\
+<li>Open the app's <strong>Settings</strong>, copy the <strong>Client ID</strong> and paste it here. \
+You do not need the Client secret: never paste it anywhere. This server signs in with PKCE, so nothing secret of yours reaches it.</li>\
+</ol><p class=\"muted\">Your app is in Development Mode: it works for you (and up to 5 people you add under User Management).</p></details>",
+        r = escape(redirect_uri)
+    )
+}
+
+fn client_id_field(value: &str, required: bool) -> String {
+    format!(
+        "<label class=\"opt\" for=\"spotify_client_id\">Client ID of your Spotify app</label>\
+<input type=\"text\" id=\"spotify_client_id\" name=\"spotify_client_id\" value=\"{v}\" maxlength=\"64\" \
+autocomplete=\"off\" spellcheck=\"false\" autocapitalize=\"off\" \
+placeholder=\"32 characters, 0-9 and a-f\" aria-describedby=\"client_id_help\"{req}>\
+<p class=\"muted\" id=\"client_id_help\">From your app's Settings page in the Spotify developer dashboard.</p>",
+        v = escape(value),
+        req = if required { " required" } else { "" }
+    )
+}
 
 pub fn consent(v: &ConsentView) -> HttpResponse {
     let loopback = if v.redirect_is_loopback {
@@ -101,22 +149,86 @@ Approve only if you just started the connection from an app on this machine.</p>
         Some(d) => format!("<p class=\"muted\">Client published by the domain <strong>{}</strong>.</p>", escape(d)),
         None => "<p class=\"muted\">This client registered itself; its name is unverified.</p>".to_string(),
     };
-    let caps: String = CAPABILITIES.iter().map(|c| format!("<li>{}</li>", escape(c))).collect();
+    let error = v
+        .error
+        .map(|e| {
+            format!("<div class=\"card error\" role=\"alert\"><p><strong>Please fix:</strong> {}</p></div>", escape(e))
+        })
+        .unwrap_or_default();
+    let caps: String = Capability::ALL
+        .iter()
+        .map(|c| {
+            format!(
+                "<label class=\"opt\"><input type=\"checkbox\" name=\"capability\" value=\"{n}\"{checked}> <strong>{title}</strong>: {what}</label>",
+                n = c.name(),
+                checked = if v.capabilities.contains(*c) { " checked" } else { "" },
+                title = match c {
+                    Capability::Playback => "Playback",
+                    Capability::Library => "Library",
+                    Capability::Playlists => "Playlists",
+                },
+                what = escape(c.describe()),
+            )
+        })
+        .collect();
+    let app = match v.app_choice {
+        AppChoice::OperatorOnly => String::new(),
+        AppChoice::OwnRequired => format!(
+            "<fieldset class=\"card\"><legend>Your Spotify app</legend>\
+<p>This server has no shared Spotify app: you sign in with your own (Spotify allows each app only a few users).</p>\
+<input type=\"hidden\" name=\"spotify_app\" value=\"own\">{}{}</fieldset>",
+            client_id_field(v.client_id, true),
+            own_app_guide(v.spotify_redirect_uri)
+        ),
+        AppChoice::Either => format!(
+            "<fieldset class=\"card\"><legend>Which Spotify app signs you in</legend>\
+<label class=\"opt\"><input type=\"radio\" name=\"spotify_app\" value=\"server\"{server}> Use this server's Spotify app</label>\
+<label class=\"opt\"><input type=\"radio\" name=\"spotify_app\" value=\"own\"{own}> Use my own Spotify app \
+<span class=\"muted\">(when this server's app is full: Spotify allows each app only 5 users)</span></label>\
+<div class=\"own\">{field}{guide}</div></fieldset>",
+            server = if v.own_app_chosen { "" } else { " checked" },
+            own = if v.own_app_chosen { " checked" } else { "" },
+            field = client_id_field(v.client_id, false),
+            guide = own_app_guide(v.spotify_redirect_uri)
+        ),
+    };
     let body = format!(
         "<h1>Connect an app to your Spotify</h1><div class=\"card\"><p><strong>{name}</strong> (unverified) wants to use Spotify on your behalf \
 through this server. It will be sent back to <strong>{host}</strong>.</p>{origin}</div>{loopback}\
-<div class=\"card\"><p>If you approve and sign in to Spotify, it will be able to:</p><ul>{caps}</ul></div>\
 <form method=\"post\" action=\"/authorize\"><input type=\"hidden\" name=\"request\" value=\"{req}\">\
-<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{error}\
+<fieldset class=\"card\"><legend>What it may do</legend>\
+<p class=\"muted\">Always: search Spotify's catalogue and read your profile name.</p>{caps}\
+<p class=\"muted\">Spotify will ask you for only the permissions these need (plus any you already gave this server).</p></fieldset>\
+{app}\
 <button class=\"primary\" type=\"submit\" name=\"decision\" value=\"approve\">Approve and sign in to Spotify</button>\
-<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>\
-<p class=\"muted\">Only approve apps you recognise. You can revoke access at any time.</p>",
+<button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></form>\
+<p class=\"muted\">Only approve apps you recognise. You can revoke access at any time on <a href=\"/account\">your connection</a> page.</p>",
         name = escape(v.client_name),
         host = escape(v.redirect_host),
         req = escape(v.sealed_request),
         csrf = escape(v.csrf),
     );
-    page(200, "Connect an app to your Spotify", &body, &[v.spotify_origin.clone(), v.redirect_origin.clone()])
+    let status = if v.error.is_some() { 400 } else { 200 };
+    page(status, "Connect an app to your Spotify", &body, &[v.spotify_origin.clone(), v.redirect_origin.clone()])
+}
+
+/// `GET /relink` when this server has no app to re-link with: ask for the person's own.
+pub fn relink_app(token: &str, redirect_uri: &str, spotify_origin: &str, error: Option<&str>) -> HttpResponse {
+    let error = error
+        .map(|e| {
+            format!("<div class=\"card error\" role=\"alert\"><p><strong>Please fix:</strong> {}</p></div>", escape(e))
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Link Spotify again</h1>{error}<form method=\"get\" action=\"/relink\" class=\"card\">\
+<input type=\"hidden\" name=\"t\" value=\"{t}\"><p>Sign in with your own Spotify app.</p>{field}{guide}\
+<p><button class=\"primary\" type=\"submit\">Continue to Spotify</button></p></form>",
+        t = escape(token),
+        field = client_id_field("", true),
+        guide = own_app_guide(redirect_uri)
+    );
+    page(if error.is_empty() { 200 } else { 400 }, "Link Spotify again", &body, &[spotify_origin.to_string()])
 }
 
 /// `GET /`: what this is, the URL to copy, and how to connect the common clients.
@@ -158,6 +270,12 @@ mod tests {
             csrf: "tok",
             spotify_origin: "https://accounts.spotify.com".into(),
             redirect_origin: "http://127.0.0.1:3000".into(),
+            capabilities: Capabilities::NONE.with(Capability::Playlists),
+            app_choice: AppChoice::Either,
+            own_app_chosen: false,
+            client_id: "\"><b>",
+            spotify_redirect_uri: "https://w.example/callback",
+            error: Some("<i>fix</i>"),
         });
         let html = String::from_utf8(r.body.clone()).unwrap();
         assert!(!html.contains("<script>"));
@@ -168,5 +286,36 @@ mod tests {
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
         assert!(csp.contains("form-action 'self' https://accounts.spotify.com http://127.0.0.1:3000"));
         assert_eq!(r.header("x-frame-options"), Some("DENY"));
+        assert!(html.contains("&lt;i&gt;fix&lt;/i&gt;") && !html.contains("<b>"));
+        assert_eq!(r.status, 400, "a form with an error comes back as 400");
+    }
+
+    #[test]
+    fn consent_offers_capabilities_and_the_own_app_guide() {
+        let view = |choice| ConsentView {
+            client_name: "Claude",
+            redirect_host: "claude.ai",
+            redirect_is_loopback: false,
+            cimd_domain: Some("claude.ai"),
+            sealed_request: "abc",
+            csrf: "tok",
+            spotify_origin: "https://accounts.spotify.com".into(),
+            redirect_origin: "https://claude.ai".into(),
+            capabilities: Capabilities::NONE.with(Capability::Playlists),
+            app_choice: choice,
+            own_app_chosen: false,
+            client_id: "",
+            spotify_redirect_uri: "https://w.example/callback",
+            error: None,
+        };
+        let html = String::from_utf8(consent(&view(AppChoice::Either)).body).unwrap();
+        assert!(html.contains("name=\"capability\" value=\"playlists\" checked"));
+        assert!(html.contains("name=\"capability\" value=\"playback\">"), "unchosen boxes are unchecked");
+        assert!(html.contains("name=\"spotify_client_id\"") && html.contains("value=\"https://w.example/callback\""));
+        assert!(html.contains("value=\"server\" checked"));
+        let required = String::from_utf8(consent(&view(AppChoice::OwnRequired)).body).unwrap();
+        assert!(required.contains("name=\"spotify_app\" value=\"own\"") && required.contains(" required>"));
+        let off = String::from_utf8(consent(&view(AppChoice::OperatorOnly)).body).unwrap();
+        assert!(!off.contains("spotify_client_id"));
     }
 }

@@ -74,9 +74,30 @@ fn revoked_spotify_sign_in_asks_to_relink_with_a_link() {
     let r = call_tool(s, &t.access, "search_tracks", json!({"query": "love"}));
     assert_eq!(r["isError"], true);
     let msg = text(&r);
-    assert!(msg.contains("linked again") && msg.contains(&s.emulator.base_url()), "{msg}");
+    assert!(msg.contains("linked again") && msg.contains(&s.url("/relink?t=")), "{msg}");
     let link = call_tool(s, &t.access, "get_auth_url", json!({}));
-    assert!(link["structuredContent"]["url"].as_str().unwrap().starts_with(&s.emulator.base_url()));
+    let url = link["structuredContent"]["url"].as_str().unwrap();
+    assert!(url.starts_with(&s.url("/relink?t=")), "{url}");
+    // Opening it goes on to Spotify with the stored link's app and scopes.
+    let to_spotify = get(url, &[]);
+    assert_eq!(to_spotify.status, 302, "{}", to_spotify.body);
+    let spotify = to_spotify.header("location").unwrap();
+    assert!(spotify.starts_with(&s.emulator.base_url()), "{spotify}");
+    assert!(query_param(spotify, "scope").unwrap().contains("user-modify-playback-state"));
+    let signed_in = get(&format!("{spotify}&emulator_user=erin"), &[]);
+    let back = get(signed_in.header("location").unwrap(), &[]);
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert!(back.body.contains("linked again"));
+    assert_eq!(call_tool(s, &t.access, "search_tracks", json!({"query": "love"}))["isError"], false);
+}
+
+/// Where a `get_auth_url` link leads: our /relink, then Spotify's authorize URL.
+fn relink_spotify_url(s: &Stack, link: &str) -> String {
+    let r = get(link, &[]);
+    assert_eq!(r.status, 302, "{}", r.body);
+    let to = r.header("location").unwrap().to_string();
+    assert!(to.starts_with(&s.emulator.base_url()), "{to}");
+    to
 }
 
 #[test]
@@ -86,7 +107,7 @@ fn relink_by_pasted_callback_url_only_for_the_same_account() {
     let url =
         call_tool(s, &t.access, "get_auth_url", json!({}))["structuredContent"]["url"].as_str().unwrap().to_string();
     // Someone else signing in with frank's link is refused.
-    let other = get(&format!("{url}&emulator_user=mallory"), &[]);
+    let other = get(&format!("{}&emulator_user=mallory", relink_spotify_url(s, &url)), &[]);
     let cb = other.header("location").unwrap().to_string();
     let r = call_tool(s, &t.access, "authenticate", json!({"callback_url": cb}));
     assert_eq!(r["isError"], true);
@@ -94,7 +115,7 @@ fn relink_by_pasted_callback_url_only_for_the_same_account() {
     // Frank himself succeeds.
     let url =
         call_tool(s, &t.access, "get_auth_url", json!({}))["structuredContent"]["url"].as_str().unwrap().to_string();
-    let mine = get(&format!("{url}&emulator_user=frank"), &[]);
+    let mine = get(&format!("{}&emulator_user=frank", relink_spotify_url(s, &url)), &[]);
     let r = call_tool(s, &t.access, "authenticate", json!({"callback_url": mine.header("location").unwrap()}));
     assert_eq!(r["isError"], false, "{r}");
 }
@@ -745,8 +766,13 @@ fn a_missing_scope_is_named_with_a_link_to_grant_it() {
     let r = call_tool(s, &t.access, "pause", json!({}));
     assert_eq!(r["isError"], true);
     let msg = text(&r);
-    assert!(msg.contains("user-modify-playback-state") && msg.contains(&s.emulator.base_url()), "{msg}");
+    assert!(msg.contains("user-modify-playback-state") && msg.contains(&s.url("/relink?t=")), "{msg}");
     assert_eq!(s.emulator.user_request_count("xena", "PUT /v1/me/player/pause"), 0, "refused before calling Spotify");
+    // The link asks Spotify for the missing scope on top of what the link holds.
+    let link = msg.split_whitespace().find(|w| w.contains("/relink?t=")).unwrap();
+    let spotify = relink_spotify_url(s, link);
+    let scope = query_param(&spotify, "scope").unwrap();
+    assert!(scope.contains("user-modify-playback-state") && scope.contains("user-read-playback-state"), "{scope}");
 }
 
 #[test]
@@ -958,9 +984,12 @@ fn landing_page_tells_how_to_connect() {
 fn browser_suite_in_headless_chromium() {
     let s = stack();
     let artifacts = root().join("test-artifacts/screenshots");
+    let own_app = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
+    s.emulator.register_app(own_app, &[&s.url("/callback")]);
     let out = std::process::Command::new("node")
         .args(["tests/browser/flow.mjs", &s.base])
         .arg(&artifacts)
+        .arg(own_app)
         .current_dir(root())
         .output()
         .expect("node runs");
@@ -971,7 +1000,7 @@ fn browser_suite_in_headless_chromium() {
         String::from_utf8_lossy(&out.stderr)
     );
     eprintln!("browser suite: {}", stdout.lines().last().unwrap_or(""));
-    assert!(artifacts.join("2-consent.png").exists());
+    assert!(artifacts.join("2-consent.png").exists() && artifacts.join("2c-consent-own-app.png").exists());
 }
 
 #[test]
@@ -1084,7 +1113,7 @@ fn auth_status_before_and_after_linking() {
     let st = call_tool(s, &t.access, "get_auth_status", json!({}));
     assert_eq!(st["structuredContent"]["linked"], false, "{st}");
     let url = st["structuredContent"]["auth_url"].as_str().unwrap().to_string();
-    let back = get(&format!("{url}&emulator_user=kai"), &[]);
+    let back = get(&format!("{}&emulator_user=kai", relink_spotify_url(s, &url)), &[]);
     let done = call_tool(s, &t.access, "authenticate", json!({"callback_url": back.header("location").unwrap()}));
     assert_eq!(done["isError"], false, "{done}");
     assert_eq!(call_tool(s, &t.access, "get_auth_status", json!({}))["structuredContent"]["linked"], true);

@@ -19,10 +19,22 @@ impl EnvSource for std::collections::HashMap<String, String> {
     }
 }
 
+/// The operator's own Spotify app (a confidential client): optional since people may
+/// bring their own apps.
+#[derive(Debug, Clone)]
+pub struct OperatorApp {
+    pub client_id: String,
+    pub client_secret: SpotifyClientSecret,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub spotify_client_id: String,
-    pub spotify_client_secret: SpotifyClientSecret,
+    /// `SPOTIFY_CLIENT_ID` and `SPOTIFY_CLIENT_SECRET`, when both are set.
+    pub operator_app: Option<OperatorApp>,
+    /// `USER_SPOTIFY_APPS` (`allowed`, the default, or `off`): may people sign in with
+    /// their own Spotify app? Spotify's Development Mode allows 5 users per app and one
+    /// quota per developer account, so this is how a deployment serves more people.
+    pub user_apps: bool,
     pub master_key: Key,
     pub redirect_uri: Option<String>,
     pub accounts_base: String,
@@ -68,12 +80,40 @@ impl Config {
             problem: format!("is not set ({what}; `wrangler secret put {variable}`, or .dev.vars locally)"),
         };
         let client_id = non_empty(env, "SPOTIFY_CLIENT_ID");
-        if client_id.is_none() {
-            problems.push(missing("SPOTIFY_CLIENT_ID", "the Client ID of your Spotify app"));
-        }
         let client_secret = non_empty(env, "SPOTIFY_CLIENT_SECRET");
-        if client_secret.is_none() {
-            problems.push(missing("SPOTIFY_CLIENT_SECRET", "the Client secret of your Spotify app"));
+        match (&client_id, &client_secret) {
+            (Some(_), None) => problems.push(missing(
+                "SPOTIFY_CLIENT_SECRET",
+                "the Client secret of the Spotify app named by SPOTIFY_CLIENT_ID",
+            )),
+            (None, Some(_)) => problems.push(missing(
+                "SPOTIFY_CLIENT_ID",
+                "the Client ID of the Spotify app whose secret SPOTIFY_CLIENT_SECRET holds",
+            )),
+            _ => {}
+        }
+        let operator_app = match (client_id, client_secret) {
+            (Some(id), Some(secret)) => {
+                Some(OperatorApp { client_id: id, client_secret: SpotifyClientSecret::new(secret) })
+            }
+            _ => None,
+        };
+        let user_apps = match non_empty(env, "USER_SPOTIFY_APPS").as_deref() {
+            None | Some("allowed") => true,
+            Some("off") => false,
+            Some(_) => {
+                problems.push(ConfigProblem {
+                    variable: "USER_SPOTIFY_APPS",
+                    problem: "must be \"allowed\" (the default) or \"off\"".into(),
+                });
+                true
+            }
+        };
+        if !user_apps && operator_app.is_none() {
+            problems.push(ConfigProblem {
+                variable: "USER_SPOTIFY_APPS",
+                problem: "is \"off\" but no operator app is configured (set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET, or allow people's own apps), so nobody could sign in".into(),
+            });
         }
         let master_key = match non_empty(env, "TOKEN_ENCRYPTION_KEY") {
             None => {
@@ -101,10 +141,10 @@ impl Config {
         }
         let accounts_base = base_url(env, "SPOTIFY_ACCOUNTS_BASE_URL", DEFAULT_ACCOUNTS_BASE, &mut problems);
         let api_base = base_url(env, "SPOTIFY_API_BASE_URL", DEFAULT_API_BASE, &mut problems);
-        match (client_id, client_secret, master_key) {
-            (Some(id), Some(secret), Some(key)) if problems.is_empty() => Ok(Config {
-                spotify_client_id: id,
-                spotify_client_secret: SpotifyClientSecret::new(secret),
+        match master_key {
+            Some(key) if problems.is_empty() => Ok(Config {
+                operator_app,
+                user_apps,
                 master_key: key,
                 redirect_uri,
                 accounts_base,
@@ -114,6 +154,11 @@ impl Config {
             }),
             _ => Err(problems),
         }
+    }
+
+    /// Whether the consent page must ask for the person's own Spotify app.
+    pub fn own_app_required(&self) -> bool {
+        self.operator_app.is_none()
     }
 
     /// Whether this Spotify user may sign in here (see `ALLOWED_SPOTIFY_USERS`).
@@ -157,11 +202,31 @@ mod tests {
             Config::from_env(&env(&[("TOKEN_ENCRYPTION_KEY", "c2hvcnQ"), ("SPOTIFY_API_BASE_URL", "ftp://nope")]))
                 .unwrap_err();
         let vars: Vec<_> = problems.iter().map(|p| p.variable).collect();
-        assert_eq!(
-            vars,
-            ["SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY", "SPOTIFY_API_BASE_URL"]
-        );
+        assert_eq!(vars, ["TOKEN_ENCRYPTION_KEY", "SPOTIFY_API_BASE_URL"]);
         assert!(problems.iter().all(|p| !p.problem.contains("c2hvcnQ")));
-        assert!(problems[2].to_string().contains("32 bytes"));
+        assert!(problems[0].to_string().contains("32 bytes"));
+    }
+
+    #[test]
+    fn the_operator_app_is_optional_but_whole() {
+        let key = crate::core::crypto::b64url(&[3u8; 32]);
+        let c = Config::from_env(&env(&[("TOKEN_ENCRYPTION_KEY", &key)])).unwrap();
+        assert!(c.operator_app.is_none() && c.user_apps && c.own_app_required());
+        let half = Config::from_env(&env(&[("TOKEN_ENCRYPTION_KEY", &key), ("SPOTIFY_CLIENT_ID", "id")])).unwrap_err();
+        assert_eq!(half.iter().map(|p| p.variable).collect::<Vec<_>>(), ["SPOTIFY_CLIENT_SECRET"]);
+        let off = Config::from_env(&env(&[("TOKEN_ENCRYPTION_KEY", &key), ("USER_SPOTIFY_APPS", "off")])).unwrap_err();
+        assert_eq!(off[0].variable, "USER_SPOTIFY_APPS");
+        assert!(off[0].problem.contains("no operator app"), "{}", off[0]);
+        let bad =
+            Config::from_env(&env(&[("TOKEN_ENCRYPTION_KEY", &key), ("USER_SPOTIFY_APPS", "maybe")])).unwrap_err();
+        assert!(bad[0].problem.contains("\"allowed\""));
+        let only_operator = Config::from_env(&env(&[
+            ("TOKEN_ENCRYPTION_KEY", &key),
+            ("SPOTIFY_CLIENT_ID", "id"),
+            ("SPOTIFY_CLIENT_SECRET", "secret"),
+            ("USER_SPOTIFY_APPS", "off"),
+        ]))
+        .unwrap();
+        assert!(!only_operator.user_apps && !only_operator.own_app_required());
     }
 }

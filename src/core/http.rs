@@ -68,6 +68,11 @@ impl HttpRequest {
         first_values(url::form_urlencoded::parse(&self.body))
     }
 
+    /// Every value of a form field that may repeat (checkboxes).
+    pub fn form_all(&self, name: &str) -> Vec<String> {
+        url::form_urlencoded::parse(&self.body).filter(|(k, _)| k == name).map(|(_, v)| v.into_owned()).collect()
+    }
+
     pub fn repeated_form_param(&self) -> Option<String> {
         repeated(url::form_urlencoded::parse(&self.body))
     }

@@ -7,6 +7,7 @@ pub mod http;
 pub mod platform;
 pub mod sealed;
 pub mod secret;
+pub mod spotify_app;
 pub mod store;
 /// Test doubles for the ports; host only (they use real sockets for HTTP).
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -20,6 +20,8 @@ pub enum Purpose {
     Code,
     /// The signed-in session of the "your connection" pages (a cookie).
     Session,
+    /// A re-link link handed out by `get_auth_url` and relink messages.
+    Relink,
 }
 
 impl Purpose {
@@ -30,6 +32,7 @@ impl Purpose {
             Purpose::SpotifyState => "spotify-state",
             Purpose::Code => "code",
             Purpose::Session => "session",
+            Purpose::Relink => "relink",
         }
     }
 }

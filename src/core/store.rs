@@ -6,6 +6,7 @@
 use crate::core::crypto::{b64url, sha256, CryptoError, Key};
 use crate::core::platform::{Kv, PortError};
 use crate::core::secret::{SpotifyAccessToken, SpotifyRefreshToken, SpotifyUserId, UserKey};
+use crate::core::spotify_app::SpotifyApp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +45,13 @@ pub struct SpotifyLink {
     pub expires_at: u64,
     pub scope: String,
     pub linked_at: u64,
+    /// The app Spotify issued these tokens to; refreshes must use the same one.
+    #[serde(default, skip_serializing_if = "SpotifyApp::is_operator")]
+    pub app: SpotifyApp,
+    /// Counts refreshes of this sign-in: of two copies, the higher one holds the newer
+    /// refresh token (expiry times can tie within a second).
+    #[serde(default)]
+    pub generation: u64,
 }
 
 /// What one of our access tokens grants. Stored under the token's hash.
@@ -221,6 +229,8 @@ mod tests {
             expires_at: 1000,
             scope: "user-read-private".into(),
             linked_at: 1,
+            app: SpotifyApp::Operator,
+            generation: 0,
         }
     }
 

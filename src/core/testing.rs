@@ -73,6 +73,27 @@ pub struct TestPlatform {
     pub now_ms: Cell<u64>,
     pub http_calls: Cell<usize>,
     pub slept_ms: Cell<u64>,
+    /// Every HTTP call first yields to the executor once, so `join_all` interleaves
+    /// requests the way concurrent requests interleave in one Worker isolate.
+    pub yield_on_http: Cell<bool>,
+    /// The next this-many KV writes fail.
+    pub failing_kv_writes: Cell<usize>,
+}
+
+/// Pending once, then ready: hands control to the other futures of a `join_all`.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
 }
 
 impl Default for TestPlatform {
@@ -82,6 +103,8 @@ impl Default for TestPlatform {
             now_ms: Cell::new(1_800_000_000_000),
             http_calls: Cell::new(0),
             slept_ms: Cell::new(0),
+            yield_on_http: Cell::new(false),
+            failing_kv_writes: Cell::new(0),
         }
     }
 }
@@ -91,6 +114,10 @@ impl Kv for TestPlatform {
         self.kv.get(key).await
     }
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), PortError> {
+        if self.failing_kv_writes.get() > 0 {
+            self.failing_kv_writes.set(self.failing_kv_writes.get() - 1);
+            return Err(PortError("KV write failed (injected)".into()));
+        }
         self.kv.put(key, value, ttl).await
     }
     async fn delete(&self, key: &str) -> Result<(), PortError> {
@@ -110,12 +137,17 @@ impl Clock for TestPlatform {
 impl Sleep for TestPlatform {
     async fn sleep_ms(&self, ms: u64) {
         self.slept_ms.set(self.slept_ms.get() + ms);
+        // Time does not pass here, but other futures of a `join_all` get their turn.
+        YieldOnce(false).await;
     }
 }
 
 impl Http for TestPlatform {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, PortError> {
         self.http_calls.set(self.http_calls.get() + 1);
+        if self.yield_on_http.get() {
+            YieldOnce(false).await;
+        }
         let agent = ureq::AgentBuilder::new().redirects(0).build();
         let mut req = agent.request(&request.method, request.url.as_str());
         for (k, v) in &request.headers {

@@ -118,11 +118,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let (method, path) = (request.method.clone(), request.url.path().to_string());
     let platform = Platform { kv: env.kv("TOKENS").ok() };
     let (resp, log) = crate::app::handle(&platform, &WorkerEnv(&env), request).await;
-    let line = serde_json::json!({
+    let mut line = serde_json::json!({
         "method": method, "route": path, "status": resp.status,
         "ms": Date::now().as_millis().saturating_sub(started),
         "user": log.user, "rpc": log.rpc_method, "spotify_calls": log.spotify_calls,
     });
+    if !log.warnings.is_empty() {
+        line["warnings"] = serde_json::json!(log.warnings);
+    }
     worker::console_log!("{line}");
     let headers = Headers::new();
     for (k, v) in &resp.headers {

@@ -2,11 +2,12 @@
 //! server's MCP URL. One KV read.
 
 use crate::app::Ctx;
+use crate::core::capability::Capabilities;
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;
 use crate::core::secret::UserKey;
 use crate::core::store::AccessRecord;
-use crate::oauth::{token_user, MCP_SCOPE};
+use crate::oauth::token_user;
 use serde_json::json;
 
 #[derive(Debug, Clone)]
@@ -38,8 +39,9 @@ pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> R
 
 pub fn unauthorized<P: Platform>(ctx: &Ctx<'_, P>, error: Option<&str>) -> HttpResponse {
     let mut challenge = format!(
-        "Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\", scope=\"{MCP_SCOPE}\"",
-        ctx.origin
+        "Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\", scope=\"{}\"",
+        ctx.origin,
+        Capabilities::ALL.scope()
     );
     if let Some(desc) = error {
         challenge.push_str(&format!(", error=\"invalid_token\", error_description=\"{desc}\""));
@@ -47,4 +49,24 @@ pub fn unauthorized<P: Platform>(ctx: &Ctx<'_, P>, error: Option<&str>) -> HttpR
     let body = json!({"error": if error.is_some() { "invalid_token" } else { "unauthorized" },
         "error_description": error.unwrap_or("sign in: this server uses OAuth; see the WWW-Authenticate header")});
     HttpResponse::json(401, &body).with_header("www-authenticate", challenge).with_header("cache-control", "no-store")
+}
+
+/// The MCP authorization spec's scope challenge: 403 naming every scope the call needs
+/// (what the connection holds plus what it lacks), so a client can step up by asking the
+/// person again.
+pub fn insufficient_scope<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    held: Capabilities,
+    needed: Capabilities,
+    what: &str,
+) -> HttpResponse {
+    let scope = held.union(needed).scope();
+    let desc = format!("{what} needs the {} capability, which this connection was not granted", needed.scope());
+    let challenge = format!(
+        "Bearer error=\"insufficient_scope\", scope=\"{scope}\", resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\", error_description=\"{desc}\"",
+        ctx.origin
+    );
+    HttpResponse::json(403, &json!({"error": "insufficient_scope", "error_description": desc, "scope": scope}))
+        .with_header("www-authenticate", challenge)
+        .with_header("cache-control", "no-store")
 }

@@ -6,17 +6,25 @@
 //! own "you already approved this app" would silently hand a new MCP client a person's
 //! account. Our consent page runs first, its form is CSRF-bound (double submit), and the
 //! approval is bound to the browser by a cookie the callback must present.
+//!
+//! On the consent page a person also picks what the client may do (capabilities, our
+//! scopes) and which Spotify app signs them in: the operator's, or their own public PKCE
+//! app. Spotify is asked only for the scopes the chosen capabilities need, plus those the
+//! person's existing link holds, so a narrower second client never takes scopes away.
 
 use crate::app::Ctx;
+use crate::core::capability::Capabilities;
 use crate::core::crypto::{b64url, ct_eq, pkce_s256, random_token, sha256};
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;
 use crate::core::sealed::{self, Purpose, SealError};
 use crate::core::secret::{PkceVerifier, SpotifyUserId, UserKey};
+use crate::core::spotify_app::{SpotifyApp, SpotifyClientId};
 use crate::core::store::SpotifyLink;
 use crate::oauth::clients::{self, is_loopback_host};
-use crate::oauth::{with_params, CODE_TTL, FLOW_TTL, MCP_SCOPE};
-use crate::pages;
+use crate::oauth::{with_params, CODE_TTL, FLOW_TTL};
+use crate::pages::{self, AppChoice};
+use crate::spotify::api::AppProblem;
 use crate::spotify::SpotifyError;
 use serde::{Deserialize, Serialize};
 
@@ -31,27 +39,43 @@ pub struct AuthzRequest {
     pub redirect_uri: String,
     pub state: Option<String>,
     pub code_challenge: String,
+    /// The capabilities the client asked for: preselected on the consent page.
     pub scope: String,
     pub resource: String,
     /// The double-submit token this request's form was rendered with.
     pub csrf: String,
+    /// The domain of a client metadata document, shown as the client's publisher.
+    pub cimd_domain: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
 enum Flow {
-    /// An MCP client's authorization; `bind` is the hash of the browser-binding cookie.
-    Mcp { req: AuthzRequest, bind: String },
+    /// An MCP client's authorization; `bind` is the hash of the browser-binding cookie,
+    /// `caps` the capabilities the person granted (a scope string).
+    Mcp { req: Box<AuthzRequest>, bind: String, caps: String },
     /// Re-linking Spotify for an already signed-in user.
     Relink { uk: UserKey },
-    /// Signing in to the "your connection" pages; `bind` as for `Mcp`.
+    /// Signing in to the "your connection" pages (identification only); `bind` as for `Mcp`.
     Account { bind: String },
 }
 
-/// Our `state` towards Spotify, sealed: it holds the PKCE verifier for Spotify.
+/// Our `state` towards Spotify, sealed: the PKCE verifier, the app and the scopes asked for.
 #[derive(Serialize, Deserialize)]
 struct SpotifyState {
     verifier: String,
     flow: Flow,
+    app: SpotifyApp,
+    /// The Spotify scopes this sign-in asks for.
+    scope: String,
+    /// Set on the second round that widened the scopes to the existing link's.
+    widened: bool,
+}
+
+/// A re-link link's payload: whom it re-links, and Spotify scopes to add to theirs.
+#[derive(Serialize, Deserialize)]
+struct RelinkToken {
+    uk: UserKey,
+    add: Vec<String>,
 }
 
 /// Our authorization code, sealed: redeemable anywhere, single-use through a KV marker.
@@ -73,6 +97,25 @@ pub(crate) fn cookie(name: &str, value: &str, max_age: u64, same_site: &str) -> 
 
 fn server_problem() -> HttpResponse {
     pages::problem(500, "Something went wrong", "The server could not complete this step.", "Try again in a moment.")
+}
+
+/// Seals `state` and builds the Spotify authorize URL for it.
+fn spotify_url<P: Platform>(ctx: &Ctx<'_, P>, state: &SpotifyState) -> Option<String> {
+    let sealed = sealed::seal(&ctx.config.master_key, Purpose::SpotifyState, state, ctx.now() + FLOW_TTL).ok()?;
+    ctx.spotify()
+        .authorize_url(&state.app, &ctx.spotify_redirect_uri(), &sealed, &pkce_s256(&state.verifier), &state.scope)
+        .ok()
+}
+
+/// Space-separated union of Spotify scope strings, first-seen order, no duplicates.
+fn scope_union(parts: &[&str]) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for s in parts.iter().flat_map(|p| p.split_whitespace()) {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out.join(" ")
 }
 
 /// `GET /authorize`.
@@ -139,9 +182,16 @@ pub async fn authorize<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> Http
         Some(_) => return back("invalid_target", "resource must be this server's MCP URL"),
     };
     let scope = match q.get("scope").map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => MCP_SCOPE.to_string(),
-        Some(s) if s.split_whitespace().all(|x| x == MCP_SCOPE) => MCP_SCOPE.to_string(),
-        Some(_) => return back("invalid_scope", "the only scope is \"spotify\""),
+        None => Capabilities::ALL.scope(),
+        Some(s) => match Capabilities::parse_scope(s) {
+            Ok(c) => c.scope(),
+            Err(word) => {
+                return back(
+                    "invalid_scope",
+                    &format!("unknown scope {word:?}: the scopes are playback, library and playlists"),
+                )
+            }
+        },
     };
     let Ok(csrf) = random_token() else { return server_problem() };
     let request = AuthzRequest {
@@ -153,29 +203,60 @@ pub async fn authorize<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> Http
         scope,
         resource,
         csrf: csrf.clone(),
+        cimd_domain: client.metadata_domain.clone(),
     };
     let Ok(sealed) = sealed::seal(&ctx.config.master_key, Purpose::Consent, &request, ctx.now() + FLOW_TTL) else {
         return server_problem();
     };
-    let ru = url::Url::parse(&redirect_uri).ok();
+    render_consent(ctx, &request, &sealed, &csrf, None, None)
+        .with_header("set-cookie", cookie(CSRF_COOKIE, &csrf, FLOW_TTL, "Strict"))
+}
+
+/// What the person entered, shown again with `error` when it needs fixing.
+struct Entered {
+    caps: Capabilities,
+    own_app: bool,
+    client_id: String,
+}
+
+fn render_consent<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    request: &AuthzRequest,
+    sealed: &str,
+    csrf: &str,
+    entered: Option<&Entered>,
+    error: Option<&str>,
+) -> HttpResponse {
+    let ru = url::Url::parse(&request.redirect_uri).ok();
     let redirect_host =
-        ru.as_ref().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| redirect_uri.clone());
+        ru.as_ref().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| request.redirect_uri.clone());
     let redirect_origin = match &ru {
         Some(u) if matches!(u.scheme(), "http" | "https") => u.origin().ascii_serialization(),
         Some(u) => format!("{}:", u.scheme()),
         None => String::new(),
     };
+    let app_choice = match (ctx.config.operator_app.is_some(), ctx.config.user_apps) {
+        (true, false) => AppChoice::OperatorOnly,
+        (false, _) => AppChoice::OwnRequired,
+        (true, true) => AppChoice::Either,
+    };
+    let preselected = Capabilities::from_granted(&request.scope);
     pages::consent(&pages::ConsentView {
-        client_name: &client.name,
+        client_name: &request.client_name,
         redirect_host: &redirect_host,
         redirect_is_loopback: ru.as_ref().map(is_loopback_host).unwrap_or(false),
-        cimd_domain: client.metadata_domain.as_deref(),
-        sealed_request: &sealed,
-        csrf: &csrf,
+        cimd_domain: request.cimd_domain.as_deref(),
+        sealed_request: sealed,
+        csrf,
         spotify_origin: origin_of(&ctx.config.accounts_base),
         redirect_origin,
+        capabilities: entered.map(|e| e.caps).unwrap_or(preselected),
+        app_choice,
+        own_app_chosen: entered.is_some_and(|e| e.own_app),
+        client_id: entered.map(|e| e.client_id.as_str()).unwrap_or(""),
+        spotify_redirect_uri: &ctx.spotify_redirect_uri(),
+        error,
     })
-    .with_header("set-cookie", cookie(CSRF_COOKIE, &csrf, FLOW_TTL, "Strict"))
 }
 
 fn origin_of(url: &str) -> String {
@@ -236,33 +317,126 @@ pub async fn decide<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRes
         return HttpResponse::redirect(&with_params(&request.redirect_uri, &params))
             .with_header("set-cookie", clear_csrf);
     }
+    let mut entered = Entered {
+        caps: form_caps(req),
+        own_app: false,
+        client_id: form.get("spotify_client_id").map(|c| c.trim().to_string()).unwrap_or_default(),
+    };
+    let app = match choose_app(ctx, &form, &mut entered) {
+        Ok(app) => app,
+        Err(problem) => return consent_again(ctx, &request, &form, &entered, &problem),
+    };
+    if let SpotifyApp::Own(_) = &app {
+        // Spotify strands a person on its own error page for an unknown client id or a
+        // missing redirect URI: ask first, and say here what to fix.
+        if let Err(problem) = ctx.spotify().check_app(&app, &ctx.spotify_redirect_uri()).await {
+            let text = match problem {
+                AppProblem::UnknownClient => "Spotify does not know this Client ID. Copy it again from your app's page in the Spotify developer dashboard (Settings → Client ID).".to_string(),
+                AppProblem::RedirectUriMissing => format!(
+                    "Your Spotify app does not list this server's Redirect URI. In the Spotify developer dashboard open your app → Settings → Edit, add exactly {} under Redirect URIs, save, then try again.",
+                    ctx.spotify_redirect_uri()
+                ),
+            };
+            return consent_again(ctx, &request, &form, &entered, &text);
+        }
+    }
     let (Ok(verifier), Ok(bind)) = (random_token(), random_token()) else { return server_problem() };
     let state = SpotifyState {
-        verifier: verifier.clone(),
-        flow: Flow::Mcp { req: request, bind: b64url(&sha256(bind.as_bytes())) },
+        verifier,
+        scope: entered.caps.spotify_scopes().join(" "),
+        flow: Flow::Mcp { req: Box::new(request), bind: b64url(&sha256(bind.as_bytes())), caps: entered.caps.scope() },
+        app,
+        widened: false,
     };
-    let Ok(sealed_state) = sealed::seal(&ctx.config.master_key, Purpose::SpotifyState, &state, ctx.now() + FLOW_TTL)
-    else {
-        return server_problem();
-    };
-    let url = ctx.spotify().authorize_url(&ctx.spotify_redirect_uri(), &sealed_state, &pkce_s256(&verifier));
+    let Some(url) = spotify_url(ctx, &state) else { return server_problem() };
     HttpResponse::redirect(&url)
         .with_header("set-cookie", clear_csrf)
         .with_header("set-cookie", cookie(BIND_COOKIE, &bind, FLOW_TTL, "Lax"))
 }
 
-/// Starts the Spotify sign-in of the "your connection" pages: the redirect, with the
-/// browser-binding cookie the callback will require.
-pub fn account_login<P: Platform>(ctx: &Ctx<'_, P>) -> HttpResponse {
-    let (Ok(verifier), Ok(bind)) = (random_token(), random_token()) else { return server_problem() };
-    let state =
-        SpotifyState { verifier: verifier.clone(), flow: Flow::Account { bind: b64url(&sha256(bind.as_bytes())) } };
-    let Ok(sealed_state) = sealed::seal(&ctx.config.master_key, Purpose::SpotifyState, &state, ctx.now() + FLOW_TTL)
-    else {
-        return server_problem();
+/// The `capability` checkboxes; unknown values are ignored (the form only offers ours).
+fn form_caps(req: &HttpRequest) -> Capabilities {
+    req.form_all("capability")
+        .iter()
+        .filter_map(|v| crate::core::capability::Capability::parse(v))
+        .fold(Capabilities::NONE, Capabilities::with)
+}
+
+/// The Spotify app the person chose, as this deployment allows.
+fn choose_app<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    form: &std::collections::HashMap<String, String>,
+    entered: &mut Entered,
+) -> Result<SpotifyApp, String> {
+    let wants_own = match form.get("spotify_app").map(String::as_str) {
+        Some("own") => true,
+        Some(_) => false,
+        None => !entered.client_id.is_empty(),
     };
-    let url = ctx.spotify().authorize_url(&ctx.spotify_redirect_uri(), &sealed_state, &pkce_s256(&verifier));
+    entered.own_app = wants_own || ctx.config.own_app_required();
+    if !ctx.config.user_apps || !entered.own_app {
+        return match ctx.config.operator_app {
+            Some(_) => Ok(SpotifyApp::Operator),
+            None => Err("This server has no Spotify app of its own: use your own app below.".into()),
+        };
+    }
+    SpotifyClientId::parse(&entered.client_id).map(SpotifyApp::Own).map_err(|e| e.to_string())
+}
+
+/// The consent page again, with the person's choices and what to fix; nothing is stored.
+fn consent_again<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    request: &AuthzRequest,
+    form: &std::collections::HashMap<String, String>,
+    entered: &Entered,
+    problem: &str,
+) -> HttpResponse {
+    let sealed = form.get("request").cloned().unwrap_or_default();
+    let mut page = render_consent(ctx, request, &sealed, &request.csrf, Some(entered), Some(problem));
+    page.status = 400;
+    page
+}
+
+/// Starts the Spotify sign-in of the "your connection" pages: the redirect, with the
+/// browser-binding cookie the callback will require. Without an operator app the person
+/// names their own (`spotify_client_id`). It only identifies the person: no scope beyond
+/// the base one is asked for and no link is stored.
+pub async fn account_login<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpResponse {
+    let typed = req.query().get("spotify_client_id").map(|c| c.trim().to_string()).unwrap_or_default();
+    let app = if typed.is_empty() && ctx.config.operator_app.is_some() || !ctx.config.user_apps {
+        SpotifyApp::Operator
+    } else {
+        match SpotifyClientId::parse(&typed) {
+            Ok(id) => SpotifyApp::Own(id),
+            Err(e) => return crate::account::sign_in_page(ctx, Some(&e.to_string())),
+        }
+    };
+    if !app.is_operator() {
+        if let Err(p) = ctx.spotify().check_app(&app, &ctx.spotify_redirect_uri()).await {
+            return crate::account::sign_in_page(ctx, Some(&app_problem_text(ctx, p)));
+        }
+    }
+    let (Ok(verifier), Ok(bind)) = (random_token(), random_token()) else { return server_problem() };
+    let state = SpotifyState {
+        verifier,
+        flow: Flow::Account { bind: b64url(&sha256(bind.as_bytes())) },
+        app,
+        scope: crate::core::capability::BASE_SPOTIFY_SCOPES.join(" "),
+        widened: false,
+    };
+    let Some(url) = spotify_url(ctx, &state) else { return server_problem() };
     HttpResponse::redirect(&url).with_header("set-cookie", cookie(BIND_COOKIE, &bind, FLOW_TTL, "Lax"))
+}
+
+/// What to fix when Spotify will not sign in with a person's app.
+pub(crate) fn app_problem_text<P: Platform>(ctx: &Ctx<'_, P>, p: AppProblem) -> String {
+    match p {
+        AppProblem::UnknownClient => "Spotify does not know this Client ID. Copy it again from your app's page in the Spotify developer dashboard (Settings → Client ID).".to_string(),
+        AppProblem::RedirectUriMissing => format!(
+            "Your Spotify app does not list this server's Redirect URI. In the Spotify developer dashboard open your app → Settings → Edit, add exactly {} under Redirect URIs, save, then try again.",
+            ctx.spotify_redirect_uri()
+        ),
+    }
 }
 
 fn bound(req: &HttpRequest, bind: &str) -> bool {
@@ -279,13 +453,96 @@ fn different_browser() -> HttpResponse {
     )
 }
 
-/// A link that signs the given user in to Spotify again (the `get_auth_url` tool).
-pub fn relink_url<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey) -> Option<String> {
-    let verifier = random_token().ok()?;
-    let state = SpotifyState { verifier: verifier.clone(), flow: Flow::Relink { uk: uk.clone() } };
-    let sealed_state =
-        sealed::seal(&ctx.config.master_key, Purpose::SpotifyState, &state, ctx.now() + FLOW_TTL).ok()?;
-    Some(ctx.spotify().authorize_url(&ctx.spotify_redirect_uri(), &sealed_state, &pkce_s256(&verifier)))
+/// A link to this server that signs the given user in to Spotify again (the
+/// `get_auth_url` tool and every "link again" message). It points here rather than at
+/// Spotify because the app and scopes are decided when it is opened, from the stored link:
+/// no KV read while a tool answers. `add`: Spotify scopes to ask for beyond the link's.
+pub fn relink_url<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, add: &[&str]) -> Option<String> {
+    let token = RelinkToken { uk: uk.clone(), add: add.iter().map(|s| s.to_string()).collect() };
+    let sealed = sealed::seal(&ctx.config.master_key, Purpose::Relink, &token, ctx.now() + FLOW_TTL).ok()?;
+    Some(with_params(&format!("{}/relink", ctx.origin), &[("t", &sealed)]))
+}
+
+/// `GET /relink`: on to Spotify with the person's app and scopes. Without a stored link
+/// and without an operator app, it first asks for the person's own app.
+pub async fn relink_start<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpResponse {
+    let q = req.query();
+    let token: RelinkToken =
+        match q.get("t").map(|t| sealed::open(&ctx.config.master_key, Purpose::Relink, t, ctx.now())) {
+            Some(Ok(t)) => t,
+            Some(Err(SealError::Expired)) => {
+                return pages::problem(
+                    400,
+                    "This link expired",
+                    "Sign-in links last 10 minutes.",
+                    "Ask your assistant for a new one (get_auth_url).",
+                )
+            }
+            _ => {
+                return pages::problem(
+                    400,
+                    "Unknown link",
+                    "This sign-in link was not issued by this server.",
+                    "Ask your assistant for a new one (get_auth_url).",
+                )
+            }
+        };
+    let link = match ctx.store().get_link(&token.uk).await {
+        Ok(l) => l,
+        Err(crate::core::store::StoreError::Undecryptable) => None,
+        Err(_) => {
+            return pages::problem(
+                503,
+                "Temporarily unavailable",
+                "Your data could not be read.",
+                "Reload in a moment.",
+            )
+        }
+    };
+    let typed = q.get("spotify_client_id").map(|c| c.trim().to_string()).unwrap_or_default();
+    let app = match (&link, typed.is_empty()) {
+        (_, false) if ctx.config.user_apps => match SpotifyClientId::parse(&typed) {
+            Ok(id) => SpotifyApp::Own(id),
+            Err(e) => {
+                return pages::relink_app(
+                    &q["t"],
+                    &ctx.spotify_redirect_uri(),
+                    &origin_of(&ctx.config.accounts_base),
+                    Some(&e.to_string()),
+                )
+            }
+        },
+        (Some(l), _) if !l.app.is_operator() || ctx.config.operator_app.is_some() => l.app.clone(),
+        _ if ctx.config.operator_app.is_some() => SpotifyApp::Operator,
+        _ => {
+            return pages::relink_app(&q["t"], &ctx.spotify_redirect_uri(), &origin_of(&ctx.config.accounts_base), None)
+        }
+    };
+    if !app.is_operator() {
+        if let Err(p) = ctx.spotify().check_app(&app, &ctx.spotify_redirect_uri()).await {
+            return pages::relink_app(
+                &q["t"],
+                &ctx.spotify_redirect_uri(),
+                &origin_of(&ctx.config.accounts_base),
+                Some(&app_problem_text(ctx, p)),
+            );
+        }
+    }
+    let base = crate::core::capability::BASE_SPOTIFY_SCOPES.join(" ");
+    let all = Capabilities::ALL.spotify_scopes().join(" ");
+    let held = link.as_ref().map(|l| l.scope.as_str()).filter(|s| !s.trim().is_empty()).unwrap_or(&all);
+    let Ok(verifier) = random_token() else { return server_problem() };
+    let state = SpotifyState {
+        verifier,
+        scope: scope_union(&[&base, held, &token.add.join(" ")]),
+        flow: Flow::Relink { uk: token.uk },
+        app,
+        widened: false,
+    };
+    match spotify_url(ctx, &state) {
+        Some(url) => HttpResponse::redirect(&url),
+        None => server_problem(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -335,25 +592,34 @@ pub async fn finish_relink<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, callback
             SealError::Expired => LinkError::StateExpired,
             _ => LinkError::StateInvalid,
         })?;
-    let Flow::Relink { uk: expected } = st.flow else { return Err(LinkError::NotRelink) };
-    if &expected != uk {
+    let Flow::Relink { uk: expected } = &st.flow else { return Err(LinkError::NotRelink) };
+    if expected != uk {
         return Err(LinkError::WrongUser);
     }
-    link_spotify(ctx, code, &st.verifier, Some(&expected)).await.map(|_| ())
+    link_spotify(ctx, code, &st, Some(expected)).await.map(|_| ())
+}
+
+/// What the Spotify sign-in came to.
+enum Linked {
+    /// The link is stored (or, for the account pages, the person identified).
+    Done(UserKey),
+    /// The person's existing link holds scopes this sign-in did not ask for: go round once
+    /// more, asking for both, rather than narrow the link their other clients rely on.
+    Widen(String),
 }
 
 /// Exchanges Spotify's code, identifies the user and stores their link: two Spotify calls
-/// (token, `/v1/me`) and one KV write. With `expected`, refuses another account before
-/// anything is stored.
+/// (token, `/v1/me`), a KV read of the existing link and a write. With `expected`, refuses
+/// another account before anything is stored.
 async fn link_spotify<P: Platform>(
     ctx: &Ctx<'_, P>,
     code: &str,
-    verifier: &str,
+    st: &SpotifyState,
     expected: Option<&UserKey>,
-) -> Result<UserKey, LinkError> {
+) -> Result<Linked, LinkError> {
     let api = ctx.spotify();
     let grant = api
-        .exchange_code(code, &ctx.spotify_redirect_uri(), &PkceVerifier::new(verifier))
+        .exchange_code(&st.app, code, &ctx.spotify_redirect_uri(), &PkceVerifier::new(st.verifier.clone()))
         .await
         .map_err(LinkError::Spotify)?;
     let me = api.call(&grant.access_token, "GET", "/v1/me", &[], None).await.map_err(LinkError::Spotify)?;
@@ -370,9 +636,38 @@ async fn link_spotify<P: Platform>(
     if expected.is_some_and(|want| want != &uk) {
         return Err(LinkError::WrongUser);
     }
+    if matches!(st.flow, Flow::Account { .. }) {
+        return Ok(Linked::Done(uk));
+    }
     let Some(refresh_token) = grant.refresh_token else {
         return Err(LinkError::Spotify(SpotifyError::Unexpected("no refresh token in Spotify's answer".into())));
     };
+    let granted = grant.scope.unwrap_or_else(|| st.scope.clone());
+    if matches!(st.flow, Flow::Mcp { .. }) && !st.widened {
+        let existing = match store.get_link(&uk).await {
+            Ok(l) => l,
+            Err(crate::core::store::StoreError::Undecryptable) => None,
+            Err(_) => return Err(LinkError::Store),
+        };
+        if let Some(old) = existing {
+            if !crate::spotify::scopes::missing(&granted, &old.scope.split_whitespace().collect::<Vec<_>>()).is_empty()
+            {
+                let again = SpotifyState {
+                    verifier: random_token().map_err(|_| LinkError::Store)?,
+                    flow: match &st.flow {
+                        Flow::Mcp { req, bind, caps } => {
+                            Flow::Mcp { req: req.clone(), bind: bind.clone(), caps: caps.clone() }
+                        }
+                        _ => unreachable!("checked above"),
+                    },
+                    app: st.app.clone(),
+                    scope: scope_union(&[&st.scope, &old.scope]),
+                    widened: true,
+                };
+                return spotify_url(ctx, &again).map(Linked::Widen).ok_or(LinkError::Store);
+            }
+        }
+    }
     let now = ctx.now();
     let link = SpotifyLink {
         spotify_id,
@@ -380,11 +675,13 @@ async fn link_spotify<P: Platform>(
         access_token: grant.access_token,
         refresh_token,
         expires_at: now + grant.expires_in.unwrap_or(3600),
-        scope: grant.scope.unwrap_or_default(),
+        scope: granted,
         linked_at: now,
+        app: st.app.clone(),
+        generation: 0,
     };
     store.put_link(&uk, &link).await.map_err(|_| LinkError::Store)?;
-    Ok(uk)
+    Ok(Linked::Done(uk))
 }
 
 /// `GET /callback`: Spotify sends the browser back here.
@@ -439,38 +736,36 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpR
             "Start the connection again from your app.",
         );
     };
+    let bind = match &st.flow {
+        Flow::Account { bind } | Flow::Mcp { bind, .. } => Some(bind),
+        Flow::Relink { .. } => None,
+    };
+    if bind.is_some_and(|b| !bound(req, b)) {
+        return different_browser();
+    }
+    let expected = match &st.flow {
+        Flow::Relink { uk } => Some(uk),
+        _ => None,
+    };
+    let uk = match link_spotify(ctx, code, &st, expected).await {
+        Ok(Linked::Done(uk)) => uk,
+        Ok(Linked::Widen(url)) => return HttpResponse::redirect(&url),
+        Err(e) => return link_problem(ctx, &st.app, &e),
+    };
     match st.flow {
-        Flow::Relink { uk } => match link_spotify(ctx, code, &st.verifier, Some(&uk)).await {
-            Ok(_) => pages::success(
-                "Spotify linked again",
-                "Your Spotify account is linked again. You can close this tab and go back to your assistant.",
-            ),
-            Err(e) => link_problem(&e),
-        },
-        Flow::Account { bind } => {
-            if !bound(req, &bind) {
-                return different_browser();
-            }
-            match link_spotify(ctx, code, &st.verifier, None).await {
-                Ok(uk) => crate::account::signed_in(ctx, &uk).with_header("set-cookie", clear_bind),
-                Err(e) => link_problem(&e),
-            }
-        }
-        Flow::Mcp { req: request, bind } => {
-            if !bound(req, &bind) {
-                return different_browser();
-            }
-            let uk = match link_spotify(ctx, code, &st.verifier, None).await {
-                Ok(v) => v,
-                Err(e) => return link_problem(&e),
-            };
+        Flow::Relink { .. } => pages::success(
+            "Spotify linked again",
+            "Your Spotify account is linked again. You can close this tab and go back to your assistant.",
+        ),
+        Flow::Account { .. } => crate::account::signed_in(ctx, &uk).with_header("set-cookie", clear_bind),
+        Flow::Mcp { req: request, caps, .. } => {
             let Ok(jti) = random_token() else { return server_problem() };
             let payload = CodePayload {
                 uk,
                 client_id: request.client_id,
                 redirect_uri: request.redirect_uri.clone(),
                 code_challenge: request.code_challenge,
-                scope: request.scope,
+                scope: caps,
                 resource: request.resource,
                 jti,
                 client_name: request.client_name,
@@ -487,13 +782,19 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpR
     }
 }
 
-fn link_problem(e: &LinkError) -> HttpResponse {
+fn link_problem<P: Platform>(ctx: &Ctx<'_, P>, app: &SpotifyApp, e: &LinkError) -> HttpResponse {
     match e {
         LinkError::NotAllowed => pages::problem(
             403,
             "Not allowed on this server",
             "This server's operator allows only some Spotify accounts, and yours is not one of them. Nothing about you was stored.",
             "Ask the operator to add your Spotify user id to ALLOWED_SPOTIFY_USERS, or use another server.",
+        ),
+        LinkError::Spotify(SpotifyError::InvalidClient(_)) if !app.is_operator() => pages::problem(
+            400,
+            "Spotify refused your app",
+            "Spotify did not accept your Spotify app for this sign-in. Nothing was stored.",
+            &format!("Check the Client ID in the Spotify developer dashboard and that your app lists exactly {} under Redirect URIs, then start again from your assistant.", ctx.spotify_redirect_uri()),
         ),
         LinkError::Spotify(SpotifyError::InvalidClient(_)) => pages::problem(
             502,

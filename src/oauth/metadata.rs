@@ -1,9 +1,9 @@
 //! Discovery documents: RFC 9728 (protected resource) and RFC 8414 (authorization server).
 
 use crate::app::Ctx;
+use crate::core::capability::Capabilities;
 use crate::core::http::HttpResponse;
 use crate::core::platform::Platform;
-use crate::oauth::MCP_SCOPE;
 use serde_json::json;
 
 pub fn protected_resource<P: Platform>(ctx: &Ctx<'_, P>) -> HttpResponse {
@@ -12,7 +12,7 @@ pub fn protected_resource<P: Platform>(ctx: &Ctx<'_, P>) -> HttpResponse {
         &json!({
             "resource": ctx.mcp_url(),
             "authorization_servers": [ctx.origin],
-            "scopes_supported": [MCP_SCOPE],
+            "scopes_supported": Capabilities::supported(),
             "bearer_methods_supported": ["header"],
             "resource_name": "Spotify MCP",
         }),
@@ -36,7 +36,7 @@ pub fn authorization_server<P: Platform>(ctx: &Ctx<'_, P>) -> HttpResponse {
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
             "revocation_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
-            "scopes_supported": [MCP_SCOPE],
+            "scopes_supported": Capabilities::supported(),
             "authorization_response_iss_parameter_supported": true,
             "client_id_metadata_document_supported": true,
         }),

@@ -11,8 +11,6 @@ pub mod token;
 use crate::core::http::HttpResponse;
 use serde_json::json;
 
-/// The one scope we issue: "use Spotify through this server's tools".
-pub const MCP_SCOPE: &str = "spotify";
 pub const ACCESS_TOKEN_TTL: u64 = 3600;
 pub const REFRESH_TOKEN_TTL: u64 = 30 * 24 * 3600;
 pub const CODE_TTL: u64 = 60;

@@ -4,6 +4,7 @@ use crate::core::config::Config;
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Http;
 use crate::core::secret::{PkceVerifier, SpotifyAccessToken, SpotifyRefreshToken};
+use crate::core::spotify_app::SpotifyApp;
 use crate::spotify::error::SpotifyError;
 use base64::Engine;
 use serde::Deserialize;
@@ -38,52 +39,110 @@ impl<'a, H: Http> SpotifyApi<'a, H> {
         SpotifyApi { http, config }
     }
 
+    /// The client id Spotify knows `app` by.
+    fn client_id<'b>(&'b self, app: &'b SpotifyApp) -> Result<&'b str, SpotifyError> {
+        match app {
+            SpotifyApp::Own(id) => Ok(id.as_str()),
+            SpotifyApp::Operator => match &self.config.operator_app {
+                Some(op) => Ok(op.client_id.as_str()),
+                None => Err(SpotifyError::InvalidClient("this server has no Spotify app of its own".into())),
+            },
+        }
+    }
+
     /// Where we send the browser to sign in. PKCE is sent to Spotify as well, so an
-    /// intercepted Spotify code is useless without the verifier sealed in our `state`.
-    pub fn authorize_url(&self, redirect_uri: &str, state: &str, challenge: &str) -> String {
+    /// intercepted Spotify code is useless without the verifier sealed in our `state`
+    /// (and for a person's own app, PKCE is what authenticates us: there is no secret).
+    pub fn authorize_url(
+        &self,
+        app: &SpotifyApp,
+        redirect_uri: &str,
+        state: &str,
+        challenge: &str,
+        scope: &str,
+    ) -> Result<String, SpotifyError> {
         let mut url = format!("{}/authorize?", self.config.accounts_base);
         url.push_str(
             &url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("client_id", &self.config.spotify_client_id)
+                .append_pair("client_id", self.client_id(app)?)
                 .append_pair("response_type", "code")
                 .append_pair("redirect_uri", redirect_uri)
                 .append_pair("state", state)
-                .append_pair("scope", &crate::spotify::scopes::requested())
+                .append_pair("scope", scope)
                 .append_pair("code_challenge_method", "S256")
                 .append_pair("code_challenge", challenge)
                 .finish(),
         );
-        url
+        Ok(url)
+    }
+
+    /// Asks Spotify's authorize page, without following it, whether it accepts this client
+    /// id and redirect URI. Spotify answers an unknown client or an unregistered redirect URI
+    /// with an error page instead of a redirect, and the person would be stranded there: this
+    /// lets our own page say what to fix. `Ok(())` also when Spotify cannot be asked.
+    pub async fn check_app(&self, app: &SpotifyApp, redirect_uri: &str) -> Result<(), AppProblem> {
+        let Ok(probe) = self.authorize_url(app, redirect_uri, "probe", &"p".repeat(43), "user-read-private") else {
+            return Err(AppProblem::UnknownClient);
+        };
+        let Ok(url) = url::Url::parse(&probe) else { return Ok(()) };
+        let Ok(resp) = self.http.send(HttpRequest::new("GET", url)).await else { return Ok(()) };
+        let body = String::from_utf8_lossy(&resp.body);
+        if !(300..400).contains(&resp.status) && body.contains("INVALID_CLIENT") {
+            return Err(classify_app_problem(&body));
+        }
+        Ok(())
     }
 
     pub async fn exchange_code(
         &self,
+        app: &SpotifyApp,
         code: &str,
         redirect_uri: &str,
         verifier: &PkceVerifier,
     ) -> Result<TokenGrant, SpotifyError> {
-        self.token_request(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", verifier.expose()),
-        ])
+        self.token_request(
+            app,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", verifier.expose()),
+            ],
+        )
         .await
     }
 
-    pub async fn refresh(&self, refresh_token: &SpotifyRefreshToken) -> Result<TokenGrant, SpotifyError> {
-        self.token_request(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose())]).await
+    pub async fn refresh(
+        &self,
+        app: &SpotifyApp,
+        refresh_token: &SpotifyRefreshToken,
+    ) -> Result<TokenGrant, SpotifyError> {
+        self.token_request(app, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose())]).await
     }
 
-    async fn token_request(&self, form: &[(&str, &str)]) -> Result<TokenGrant, SpotifyError> {
+    /// The operator's app authenticates with its secret (Basic); a person's own app is a
+    /// public client and only names itself, as Spotify's PKCE flow specifies.
+    async fn token_request(&self, app: &SpotifyApp, form: &[(&str, &str)]) -> Result<TokenGrant, SpotifyError> {
         let url = url::Url::parse(&format!("{}/api/token", self.config.accounts_base))
             .map_err(|_| SpotifyError::Unexpected("bad accounts URL".into()))?;
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            self.config.spotify_client_id,
-            self.config.spotify_client_secret.expose()
-        ));
-        let req = HttpRequest::new("POST", url).with_form(form).with_header("authorization", format!("Basic {basic}"));
+        let req = match (app, &self.config.operator_app) {
+            (SpotifyApp::Own(id), _) => {
+                let mut fields = form.to_vec();
+                fields.push(("client_id", id.as_str()));
+                HttpRequest::new("POST", url).with_form(&fields)
+            }
+            (SpotifyApp::Operator, Some(op)) => {
+                let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+                    "{}:{}",
+                    op.client_id,
+                    op.client_secret.expose()
+                ));
+                HttpRequest::new("POST", url).with_form(form).with_header("authorization", format!("Basic {basic}"))
+            }
+            (SpotifyApp::Operator, None) => {
+                return Err(SpotifyError::InvalidClient("this server has no Spotify app of its own".into()))
+            }
+        };
         let resp = self.http.send(req).await.map_err(|e| SpotifyError::Network(e.0))?;
         if resp.status == 200 {
             return serde_json::from_slice(&resp.body).map_err(|_| SpotifyError::Unexpected("token response".into()));
@@ -121,6 +180,23 @@ impl<'a, H: Http> SpotifyApi<'a, H> {
         }
         let resp = self.http.send(req).await.map_err(|e| SpotifyError::Network(e.0))?;
         classify(resp)
+    }
+}
+
+/// Why Spotify will not start a sign-in with a person's app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppProblem {
+    /// Spotify does not know the client id.
+    UnknownClient,
+    /// The app does not list our callback among its redirect URIs.
+    RedirectUriMissing,
+}
+
+fn classify_app_problem(body: &str) -> AppProblem {
+    if body.contains("redirect") || body.contains("Redirect") {
+        AppProblem::RedirectUriMissing
+    } else {
+        AppProblem::UnknownClient
     }
 }
 

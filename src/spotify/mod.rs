@@ -7,3 +7,6 @@ pub mod session;
 
 pub use api::SpotifyApi;
 pub use error::SpotifyError;
+
+/// Spotify ends a sign-in's refresh token six months after it was granted.
+pub const SIGN_IN_LIFETIME_SECS: u64 = 182 * 24 * 3600;

@@ -1,6 +1,12 @@
 //! One user's Spotify session for the length of a request: refreshes the access token
-//! when it expires (one KV write), retries once after a 401, waits out a short 429, and
-//! retries reads on 5xx. Tools call [`SpotifySession::call`] and never see a token.
+//! when it expires, retries once after a 401, waits out a short 429, and retries reads on
+//! 5xx. Tools call [`SpotifySession::call`] and never see a token.
+//!
+//! Refresh tokens of public (PKCE) clients are single-use at Spotify, so a refresh must
+//! never lose the newest one and parallel requests must not burn it: one refresh per user
+//! is in flight per isolate ([`flight`]), the others wait for its result; the new token is
+//! stored before anyone uses it; and an `invalid_grant` first adopts a newer token another
+//! request (or isolate) stored before concluding that the person must sign in again.
 
 use crate::core::config::Config;
 use crate::core::platform::Platform;
@@ -15,6 +21,8 @@ const EXPIRY_MARGIN_SECS: u64 = 60;
 /// The longest `Retry-After` we wait out inside a request.
 const MAX_INLINE_WAIT_SECS: u64 = 3;
 const MAX_SERVER_RETRIES: u32 = 2;
+/// Attempts at storing a rotated Spotify token before keeping it in memory only.
+const STORE_ATTEMPTS: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionError {
@@ -30,6 +38,94 @@ impl From<StoreError> for SessionError {
     }
 }
 
+/// The refreshes in flight in this isolate, and the newest link each produced. Workers
+/// run one request at a time per thread but interleave them at every `await`, so plain
+/// thread-local state is the isolate's shared memory.
+///
+/// Waiters poll on a timer rather than await a channel the leader completes: workerd
+/// cancels a request as hung when all it waits on is a promise another request resolves,
+/// while a timer is the waiting request's own I/O.
+pub(crate) mod flight {
+    use super::{SessionError, SpotifyLink};
+    use crate::core::secret::UserKey;
+    use std::cell::{Cell, RefCell};
+    use std::collections::HashMap;
+
+    pub type Outcome = Result<SpotifyLink, SessionError>;
+
+    thread_local! {
+        static IN_FLIGHT: RefCell<HashMap<UserKey, u64>> = RefCell::new(HashMap::new());
+        static OUTCOMES: RefCell<HashMap<UserKey, (u64, Outcome)>> = RefCell::new(HashMap::new());
+        static LATEST: RefCell<HashMap<UserKey, SpotifyLink>> = RefCell::new(HashMap::new());
+        static NEXT: Cell<u64> = const { Cell::new(1) };
+    }
+
+    /// The ticket of this user's refresh in flight, if any.
+    pub fn in_flight(uk: &UserKey) -> Option<u64> {
+        IN_FLIGHT.with(|f| f.borrow().get(uk).copied())
+    }
+
+    /// What became of refresh `ticket`: `Some` once it finished; `Err(())` if its request
+    /// went away without finishing.
+    pub fn outcome(uk: &UserKey, ticket: u64) -> Result<Option<Outcome>, ()> {
+        if let Some(o) = OUTCOMES.with(|o| o.borrow().get(uk).filter(|(t, _)| *t == ticket).map(|(_, o)| o.clone())) {
+            return Ok(Some(o));
+        }
+        match in_flight(uk) {
+            Some(t) if t == ticket => Ok(None),
+            _ => Err(()),
+        }
+    }
+
+    /// Marks this user's refresh as in flight. Dropping the guard without `finish` (the
+    /// request was cancelled) releases the waiters, who then refresh themselves.
+    pub fn lead(uk: &UserKey) -> Leader {
+        let ticket = NEXT.with(|n| {
+            let t = n.get();
+            n.set(t + 1);
+            t
+        });
+        IN_FLIGHT.with(|f| f.borrow_mut().insert(uk.clone(), ticket));
+        Leader(uk.clone(), ticket)
+    }
+
+    pub struct Leader(UserKey, u64);
+
+    impl Leader {
+        pub fn finish(self, outcome: &Outcome) {
+            if let Ok(link) = outcome {
+                LATEST.with(|l| l.borrow_mut().insert(self.0.clone(), link.clone()));
+            }
+            OUTCOMES.with(|o| o.borrow_mut().insert(self.0.clone(), (self.1, outcome.clone())));
+        }
+    }
+
+    impl Drop for Leader {
+        fn drop(&mut self) {
+            IN_FLIGHT.with(|f| {
+                let mut f = f.borrow_mut();
+                if f.get(&self.0) == Some(&self.1) {
+                    f.remove(&self.0);
+                }
+            });
+        }
+    }
+
+    /// The newest link this isolate refreshed for the same sign-in as `link`, if newer.
+    pub fn newer_than(uk: &UserKey, link: &SpotifyLink) -> Option<SpotifyLink> {
+        LATEST.with(|l| {
+            l.borrow()
+                .get(uk)
+                .filter(|n| n.linked_at == link.linked_at && n.app == link.app && n.generation > link.generation)
+                .cloned()
+        })
+    }
+}
+
+/// How often, and how long at most, a request waits for another one's refresh.
+const WAIT_STEP_MS: u64 = 25;
+const WAIT_STEPS: u32 = 400;
+
 pub struct SpotifySession<'a, P: Platform> {
     platform: &'a P,
     config: &'a Config,
@@ -37,11 +133,13 @@ pub struct SpotifySession<'a, P: Platform> {
     link: SpotifyLink,
     /// Web API and accounts calls made, for the request log.
     pub calls: u32,
+    /// What the request log should say that is not an error of the call (never a value).
+    pub warnings: Vec<&'static str>,
 }
 
 impl<'a, P: Platform> SpotifySession<'a, P> {
     pub fn new(platform: &'a P, config: &'a Config, uk: UserKey, link: SpotifyLink) -> Self {
-        SpotifySession { platform, config, uk, link, calls: 0 }
+        SpotifySession { platform, config, uk, link, calls: 0, warnings: Vec::new() }
     }
 
     pub fn link(&self) -> &SpotifyLink {
@@ -56,38 +154,98 @@ impl<'a, P: Platform> SpotifySession<'a, P> {
         Store::new(self.platform, &self.config.master_key)
     }
 
+    fn fresh(&self, link: &SpotifyLink) -> bool {
+        link.expires_at > self.platform.now_secs() + EXPIRY_MARGIN_SECS
+    }
+
+    /// A usable access token, by the cheapest way: a link this isolate already refreshed,
+    /// the outcome of a refresh in flight, or a refresh of our own.
     async fn refresh(&mut self) -> Result<(), SessionError> {
-        self.calls += 1;
-        match self.api().refresh(&self.link.refresh_token).await {
-            Ok(grant) => {
-                let now = self.platform.now_secs();
-                self.link.access_token = grant.access_token;
-                // Spotify often omits the refresh token: the old one stays valid then.
-                if let Some(rt) = grant.refresh_token {
-                    self.link.refresh_token = rt;
-                }
-                self.link.expires_at = now + grant.expires_in.unwrap_or(3600);
-                if let Some(scope) = grant.scope {
-                    self.link.scope = scope;
-                }
-                self.store().put_link(&self.uk, &self.link).await?;
-                Ok(())
+        if let Some(newer) = flight::newer_than(&self.uk, &self.link) {
+            let usable = self.fresh(&newer);
+            self.link = newer;
+            if usable {
+                return Ok(());
             }
-            Err(SpotifyError::InvalidGrant(msg)) => {
-                // A concurrent request may have rotated the refresh token before us: KV
-                // has no compare-and-swap, so adopt what it stored if that is newer.
-                if let Some(stored) = self.store().get_link(&self.uk).await? {
-                    if stored.refresh_token != self.link.refresh_token
-                        && stored.expires_at > self.platform.now_secs() + EXPIRY_MARGIN_SECS
-                    {
-                        self.link = stored;
+        }
+        if let Some(ticket) = flight::in_flight(&self.uk) {
+            for _ in 0..WAIT_STEPS {
+                self.platform.sleep_ms(WAIT_STEP_MS).await;
+                match flight::outcome(&self.uk, ticket) {
+                    Ok(None) => continue,
+                    Ok(Some(Ok(link))) => {
+                        self.link = link;
                         return Ok(());
                     }
+                    Ok(Some(Err(e))) => return Err(e),
+                    // The leading request went away: refresh ourselves.
+                    Err(()) => break,
                 }
-                Err(SessionError::Relink(msg))
             }
-            Err(e) => Err(SessionError::Spotify(e)),
         }
+        let leader = flight::lead(&self.uk);
+        let outcome = self.refresh_now().await;
+        leader.finish(&outcome);
+        self.link = outcome?;
+        Ok(())
+    }
+
+    async fn refresh_now(&mut self) -> Result<SpotifyLink, SessionError> {
+        let mut base = self.link.clone();
+        for _ in 0..2 {
+            self.calls += 1;
+            match self.api().refresh(&base.app, &base.refresh_token).await {
+                Ok(grant) => {
+                    let now = self.platform.now_secs();
+                    let mut next = base.clone();
+                    next.generation = base.generation + 1;
+                    next.access_token = grant.access_token;
+                    // Spotify may omit the refresh token: the old one stays valid then.
+                    if let Some(rt) = grant.refresh_token {
+                        next.refresh_token = rt;
+                    }
+                    next.expires_at = now + grant.expires_in.unwrap_or(3600);
+                    if let Some(scope) = grant.scope {
+                        next.scope = scope;
+                    }
+                    self.persist(&next).await;
+                    return Ok(next);
+                }
+                Err(SpotifyError::InvalidGrant(msg)) => {
+                    // Another request or isolate may have rotated the token before us (KV
+                    // has no compare-and-swap): adopt what it stored if that is newer.
+                    match self.store().get_link(&self.uk).await? {
+                        Some(stored) if stored.refresh_token != base.refresh_token => {
+                            if self.fresh(&stored) {
+                                return Ok(stored);
+                            }
+                            base = stored;
+                        }
+                        _ => return Err(SessionError::Relink(msg)),
+                    }
+                }
+                // A person's own app was deleted or reset, or the operator removed theirs:
+                // only a new sign-in helps.
+                Err(SpotifyError::InvalidClient(msg))
+                    if !base.app.is_operator() || self.config.operator_app.is_none() =>
+                {
+                    return Err(SessionError::Relink(msg))
+                }
+                Err(e) => return Err(SessionError::Spotify(e)),
+            }
+        }
+        Err(SessionError::Relink("Spotify refused the stored sign-in".into()))
+    }
+
+    /// Stores a rotated link before anyone uses it. A refresh token that cannot be stored
+    /// is still the only valid one, so it is kept in this isolate's memory and used.
+    async fn persist(&mut self, link: &SpotifyLink) {
+        for _ in 0..STORE_ATTEMPTS {
+            if self.store().put_link(&self.uk, link).await.is_ok() {
+                return;
+            }
+        }
+        self.warnings.push("spotify_link_not_stored: KV write failed; the rotated token is kept in memory");
     }
 
     /// A Web API call with the retry policy above.
@@ -182,6 +340,8 @@ mod tests {
             expires_at: 0,
             scope: String::new(),
             linked_at: 0,
+            app: Default::default(),
+            generation: 0,
         }
     }
 
@@ -203,6 +363,109 @@ mod tests {
         // The second one's refresh is refused (old token), so it adopts what the first stored.
         assert_eq!(block_on(second.call("GET", "/v1/me", &[], None)).unwrap()["id"], "zoe");
         assert_eq!(block_on(store.get_link(&uk)).unwrap().unwrap().refresh_token, rotated.refresh_token);
+    }
+
+    /// A person's own app: signed in at the emulator as a public PKCE client.
+    fn own_app_link(emulator: &Emulator, user: &str) -> SpotifyLink {
+        use crate::core::spotify_app::{SpotifyApp, SpotifyClientId};
+        let id = "00112233445566778899aabbccddeeff";
+        emulator.register_app(id, &["http://127.0.0.1:9/cb"]);
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let verifier = "w".repeat(50);
+        let auth = agent
+            .get(&format!("{}/authorize", emulator.base_url()))
+            .query("client_id", id)
+            .query("response_type", "code")
+            .query("redirect_uri", "http://127.0.0.1:9/cb")
+            .query("code_challenge", &crate::core::crypto::pkce_s256(&verifier))
+            .query("code_challenge_method", "S256")
+            .query("emulator_user", user)
+            .call()
+            .unwrap();
+        let code = url::Url::parse(auth.header("location").unwrap())
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let tokens: serde_json::Value = agent
+            .post(&format!("{}/api/token", emulator.base_url()))
+            .send_form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "http://127.0.0.1:9/cb"),
+                ("client_id", id),
+                ("code_verifier", &verifier),
+            ])
+            .unwrap()
+            .into_json()
+            .unwrap();
+        SpotifyLink {
+            spotify_id: SpotifyUserId::new(user),
+            display_name: None,
+            access_token: SpotifyAccessToken::new(tokens["access_token"].as_str().unwrap()),
+            refresh_token: SpotifyRefreshToken::new(tokens["refresh_token"].as_str().unwrap()),
+            expires_at: 0,
+            scope: String::new(),
+            linked_at: 7,
+            app: SpotifyApp::Own(SpotifyClientId::parse(id).unwrap()),
+            generation: 0,
+        }
+    }
+
+    #[test]
+    fn parallel_calls_at_expiry_share_one_refresh_under_strict_rotation() {
+        let emulator = Emulator::start(0, EmuConfig::default()).unwrap();
+        let config = config(&emulator);
+        let platform = TestPlatform::default();
+        platform.yield_on_http.set(true);
+        let link = own_app_link(&emulator, "wen");
+        let store = Store::new(&platform, &config.master_key);
+        let uk = store.user_key(&link.spotify_id);
+        block_on(store.put_link(&uk, &link)).unwrap();
+        for wave in 1..=3 {
+            // Every request of the wave loaded the same stale link from KV.
+            let stale = block_on(store.get_link(&uk)).unwrap().unwrap();
+            let stale = SpotifyLink { expires_at: 0, ..stale };
+            emulator.expire_access_tokens("wen");
+            let mut sessions: Vec<_> =
+                (0..8).map(|_| SpotifySession::new(&platform, &config, uk.clone(), stale.clone())).collect();
+            let results =
+                block_on(futures::future::join_all(sessions.iter_mut().map(|s| s.call("GET", "/v1/me", &[], None))));
+            assert!(results.iter().all(|r| r.as_ref().is_ok_and(|v| v["id"] == "wen")), "wave {wave}: {results:?}");
+            assert_eq!(emulator.user_refresh_count("wen"), wave, "one Spotify refresh per wave");
+            let attempts = emulator
+                .oauth_log()
+                .iter()
+                .filter(|e| e.endpoint == "token" && e.grant_type.as_deref() == Some("refresh_token"))
+                .count();
+            assert_eq!(attempts, wave, "the other seven waited for it instead of spending the token");
+            let stored = block_on(store.get_link(&uk)).unwrap().unwrap();
+            assert_ne!(stored.refresh_token, stale.refresh_token, "the rotated token was stored");
+        }
+    }
+
+    #[test]
+    fn a_rotated_token_that_cannot_be_stored_is_kept_in_memory() {
+        let emulator = Emulator::start(0, EmuConfig::default()).unwrap();
+        let config = config(&emulator);
+        let platform = TestPlatform::default();
+        let link = own_app_link(&emulator, "xiu");
+        let store = Store::new(&platform, &config.master_key);
+        let uk = store.user_key(&link.spotify_id);
+        block_on(store.put_link(&uk, &link)).unwrap();
+        platform.failing_kv_writes.set(STORE_ATTEMPTS as usize);
+        let mut first = SpotifySession::new(&platform, &config, uk.clone(), link.clone());
+        assert!(block_on(first.call("GET", "/v1/me", &[], None)).is_ok());
+        assert_eq!(first.warnings.len(), 1, "the log says the token lives in memory only");
+        // KV still holds the spent token; a later request of this isolate uses the new one.
+        assert_eq!(block_on(store.get_link(&uk)).unwrap().unwrap().refresh_token, link.refresh_token);
+        emulator.expire_access_tokens("xiu");
+        let mut second = SpotifySession::new(&platform, &config, uk.clone(), link.clone());
+        assert!(block_on(second.call("GET", "/v1/me", &[], None)).is_ok(), "no spurious re-link");
+        assert_eq!(emulator.user_refresh_count("xiu"), 2);
+        assert_ne!(block_on(store.get_link(&uk)).unwrap().unwrap().refresh_token, link.refresh_token);
     }
 
     #[test]

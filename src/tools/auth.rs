@@ -34,7 +34,7 @@ pub fn authenticate_definition() -> Value {
 }
 
 pub fn get_auth_url<P: Platform>(tb: &Toolbox<'_, P>) -> ToolResult {
-    match flow::relink_url(tb.ctx, &tb.principal.uk) {
+    match flow::relink_url(tb.ctx, &tb.principal.uk, &[]) {
         Some(url) => ToolResult::ok(
             format!("Open this link to sign in to Spotify again (valid for 10 minutes): {url}"),
             json!({"url": url, "expires_in_seconds": FLOW_TTL}),
@@ -86,20 +86,20 @@ pub async fn forget_me<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> ToolRe
     }
 }
 
-/// Spotify ends a sign-in's refresh token six months after it was granted.
-const SPOTIFY_SIGN_IN_LIFETIME_SECS: u64 = 182 * 24 * 3600;
+use crate::spotify::SIGN_IN_LIFETIME_SECS as SPOTIFY_SIGN_IN_LIFETIME_SECS;
 
 pub fn get_auth_status_definition() -> Value {
     json!({
         "name": "get_auth_status",
         "title": "Spotify link status",
-        "description": "Whether this connection is linked to Spotify, as whom, with which permissions, since when, and when Spotify will require a new sign-in. Includes a sign-in link when something is missing.",
+        "description": "Whether this connection is linked to Spotify, as whom, through which Spotify app, with which capabilities and permissions, since when, and when Spotify will require a new sign-in. Includes a sign-in link when something is missing.",
         "inputSchema": {"type": "object", "properties": {}, "additionalProperties": false},
         "outputSchema": {"type": "object", "properties": {
             "linked": {"type": "boolean"}, "spotify_user": {"type": ["object", "null"]},
+            "app": {"type": ["string", "null"]}, "capabilities": {"type": "array", "items": {"type": "string"}},
             "scopes": {"type": "array", "items": {"type": "string"}}, "missing_scopes": {"type": "array", "items": {"type": "string"}},
             "linked_at": {"type": ["string", "null"]}, "sign_in_again_by": {"type": ["string", "null"]}, "auth_url": {"type": ["string", "null"]}
-        }, "required": ["linked", "scopes", "missing_scopes"]},
+        }, "required": ["linked", "capabilities", "scopes", "missing_scopes"]},
         "annotations": {"title": "Spotify link status", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false}
     })
 }
@@ -114,24 +114,31 @@ pub async fn get_auth_status<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> 
         Err(crate::core::store::StoreError::Undecryptable) => None,
         Err(e) => return ToolResult::error(format!("The token store is unavailable ({e}); try again.")),
     };
-    let url = flow::relink_url(tb.ctx, &tb.principal.uk);
+    let caps = tb.capabilities();
+    let cap_names: Vec<&str> = caps.iter().map(|c| c.name()).collect();
+    let needed = caps.spotify_scopes();
     let Some(link) = link else {
+        let url = flow::relink_url(tb.ctx, &tb.principal.uk, &needed);
         return ToolResult::ok(
             format!("Not linked to Spotify. Sign in: {}", url.clone().unwrap_or_default()),
-            json!({"linked": false, "spotify_user": null, "scopes": [], "missing_scopes": crate::spotify::scopes::REQUESTED,
-                   "linked_at": null, "sign_in_again_by": null, "auth_url": url}),
+            json!({"linked": false, "spotify_user": null, "app": null, "capabilities": cap_names, "scopes": [],
+                   "missing_scopes": needed, "linked_at": null, "sign_in_again_by": null, "auth_url": url}),
         );
     };
     let scopes: Vec<&str> = link.scope.split_whitespace().collect();
-    let missing = crate::spotify::scopes::missing(&link.scope, crate::spotify::scopes::REQUESTED);
+    let missing = crate::spotify::scopes::missing(&link.scope, &needed);
+    let url = flow::relink_url(tb.ctx, &tb.principal.uk, &missing);
     let renew = link.linked_at + SPOTIFY_SIGN_IN_LIFETIME_SECS;
     let expiring = renew <= tb.ctx.now() + 14 * 24 * 3600;
     let name = link.display_name.clone().unwrap_or_else(|| link.spotify_id.expose().to_string());
+    let app = link.app.describe();
     let mut text = format!(
-        "Linked to Spotify as {name} (user id {}) since {}. Spotify will ask for a new sign-in around {}.",
+        "Linked to Spotify as {name} (user id {}) through {app} since {}. Spotify will ask for a new sign-in around {}. \
+This connection may use: search{}.",
         link.spotify_id.expose(),
         crate::account::day(link.linked_at),
-        crate::account::day(renew)
+        crate::account::day(renew),
+        cap_names.iter().map(|c| format!(", {c}")).collect::<String>()
     );
     if !missing.is_empty() {
         text.push_str(&format!(" Permissions not granted: {}.", missing.join(", ")));
@@ -143,6 +150,7 @@ pub async fn get_auth_status<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> 
     ToolResult::ok(
         text,
         json!({"linked": true, "spotify_user": {"id": link.spotify_id.expose(), "display_name": link.display_name},
+               "app": app, "capabilities": cap_names,
                "scopes": scopes, "missing_scopes": missing, "linked_at": crate::account::day(link.linked_at),
                "sign_in_again_by": crate::account::day(renew), "auth_url": if needs_link { url } else { None }}),
     )

@@ -9,7 +9,12 @@ use crate::spotify::SpotifyError;
 
 /// "Link Spotify again", with the link to do it.
 pub fn relink<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, why: &str) -> ToolResult {
-    match crate::oauth::flow::relink_url(ctx, uk) {
+    relink_adding(ctx, uk, &[], why)
+}
+
+/// "Link Spotify again", asking Spotify for `add` on top of the scopes the link holds.
+pub fn relink_adding<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, add: &[&str], why: &str) -> ToolResult {
+    match crate::oauth::flow::relink_url(ctx, uk, add) {
         Some(url) => ToolResult::error(format!(
             "{why} Spotify needs to be linked again: open {url} (valid for 10 minutes), sign in, then retry. \
 If the browser cannot reach the server afterwards, pass the final address to the authenticate tool."
@@ -34,7 +39,7 @@ pub fn describe<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, e: SessionError) ->
             }
             SpotifyError::RateLimited { retry_after_secs: Some(s), .. } => format!("Spotify is rate limiting requests; try again in {s} seconds."),
             SpotifyError::RateLimited { .. } => "Spotify is rate limiting requests; try again in a minute.".to_string(),
-            SpotifyError::InvalidClient(_) => {
+            SpotifyError::InvalidClient(_) if ctx.config.operator_app.is_some() => {
                 "Spotify rejected this server's app credentials; the operator must check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET.".to_string()
             }
             other => format!("{other}."),

@@ -12,6 +12,7 @@ pub mod resources;
 pub mod search;
 
 use crate::app::Ctx;
+use crate::core::capability::{Capabilities, Capability};
 use crate::core::platform::Platform;
 use crate::mcp::model::{RpcError, ToolResult, INVALID_PARAMS};
 use crate::mcp::server::{ResourceError, ToolHost};
@@ -28,6 +29,8 @@ pub struct Toolbox<'a, P: Platform> {
     pub spotify_calls: Cell<u32>,
     /// The Spotify scopes the tool being called needs (checked when the session opens).
     needs: Cell<&'static [&'static str]>,
+    /// Warnings of the Spotify sessions, for the request log.
+    pub warnings: std::cell::RefCell<Vec<&'static str>>,
 }
 
 /// The Spotify scopes each tool needs; sign-in asks for all of them (spotify::scopes).
@@ -54,7 +57,13 @@ pub fn scopes_for(tool: &str) -> &'static [&'static str] {
 
 impl<'a, P: Platform> Toolbox<'a, P> {
     pub fn new(ctx: &'a Ctx<'a, P>, principal: &'a Principal) -> Self {
-        Toolbox { ctx, principal, spotify_calls: Cell::new(0), needs: Cell::new(&[]) }
+        Toolbox {
+            ctx,
+            principal,
+            spotify_calls: Cell::new(0),
+            needs: Cell::new(&[]),
+            warnings: std::cell::RefCell::new(Vec::new()),
+        }
     }
 
     /// The caller's Spotify session (one KV read), or the result telling them to link.
@@ -63,9 +72,10 @@ impl<'a, P: Platform> Toolbox<'a, P> {
             Ok(Some(link)) => {
                 let missing = crate::spotify::scopes::missing(&link.scope, self.needs.get());
                 if !link.scope.is_empty() && !missing.is_empty() {
-                    return Err(errors::relink(
+                    return Err(errors::relink_adding(
                         self.ctx,
                         &self.principal.uk,
+                        &missing,
                         &format!(
                             "This needs the Spotify permission {}, which was not granted at sign-in.",
                             missing.join(" and ")
@@ -81,9 +91,47 @@ impl<'a, P: Platform> Toolbox<'a, P> {
         }
     }
 
+    /// What this connection's grant lets it do.
+    pub fn capabilities(&self) -> crate::core::capability::Capabilities {
+        crate::core::capability::Capabilities::from_granted(&self.principal.access.scope)
+    }
+
     pub fn count(&self, session: &SpotifySession<'a, P>) {
         self.spotify_calls.set(self.spotify_calls.get() + session.calls);
+        self.warnings.borrow_mut().extend(session.warnings.iter().copied());
     }
+}
+
+/// The capability a tool belongs to: `None` for an unknown tool, `Some(None)` for the
+/// tools every connection has (search, catalogue, profile, auth).
+pub fn capability_of(name: &str) -> Option<Option<Capability>> {
+    if !definitions().iter().any(|d| d["name"] == name) {
+        return None;
+    }
+    let scopes = scopes_for(name);
+    Some(Capability::ALL.into_iter().find(|c| scopes.iter().any(|s| c.spotify_scopes().contains(s))))
+}
+
+/// The tools a grant of `granted` lists: built once per isolate per capability set.
+pub fn definitions_for(granted: Capabilities) -> Vec<Value> {
+    static SETS: std::sync::OnceLock<Vec<Vec<Value>>> = std::sync::OnceLock::new();
+    SETS.get_or_init(|| {
+        (0..8u8)
+            .map(|bits| {
+                let set = Capability::ALL
+                    .into_iter()
+                    .filter(|c| bits & (1 << (*c as u8)) != 0)
+                    .fold(Capabilities::NONE, Capabilities::with);
+                definitions()
+                    .into_iter()
+                    .filter(|d| {
+                        capability_of(d["name"].as_str().unwrap_or("")).flatten().is_none_or(|c| set.contains(c))
+                    })
+                    .collect()
+            })
+            .collect()
+    })[granted.index()]
+    .clone()
 }
 
 /// The tool list, built once per isolate: it is the same for every request and caller,
@@ -111,7 +159,7 @@ fn build_definitions() -> Vec<Value> {
 
 impl<P: Platform> ToolHost for Toolbox<'_, P> {
     fn list(&self) -> Vec<Value> {
-        definitions()
+        definitions_for(self.capabilities())
     }
 
     fn resource_templates(&self) -> Vec<Value> {
@@ -119,6 +167,10 @@ impl<P: Platform> ToolHost for Toolbox<'_, P> {
     }
 
     async fn list_resources(&self, cursor: Option<&str>) -> Result<(Vec<Value>, Option<String>), ResourceError> {
+        if !self.capabilities().contains(Capability::Playlists) {
+            // The listed resources are the caller's playlists: none without that capability.
+            return Ok((Vec::new(), None));
+        }
         self.needs.set(&["playlist-read-private"]);
         resources::list(self, cursor).await
     }

@@ -8,7 +8,7 @@ import http from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 
-const [base, artifacts] = process.argv.slice(2);
+const [base, artifacts, ownClientId] = process.argv.slice(2);
 mkdirSync(artifacts, { recursive: true });
 const results = [];
 const check = (ok, what) => {
@@ -72,6 +72,37 @@ try {
   });
   check((await mcp()).status === 200, 'the approved client can call /mcp');
 
+  // The choices: capabilities and the person's own Spotify app.
+  const verifier2 = randomBytes(32).toString('base64url');
+  const challenge2 = createHash('sha256').update(verifier2).digest('base64url');
+  await page.goto(authorizeUrl(challenge2, 'own-app-state'));
+  for (const c of ['playback', 'library', 'playlists']) {
+    check(await page.isChecked(`input[name=capability][value=${c}]`), `capability ${c} is offered, checked by default`);
+  }
+  check(await page.isVisible('label[for=spotify_client_id]'), 'the Client ID field has a visible label');
+  await page.uncheck('input[name=capability][value=playback]');
+  await page.uncheck('input[name=capability][value=library]');
+  await page.check('input[name=spotify_app][value=own]');
+  await page.click('summary');
+  check((await page.inputValue('#redirect_uri_copy')) === `${base}/callback`, 'the guide shows the exact Redirect URI');
+  await page.fill('#spotify_client_id', 'not-a-client-id');
+  await page.click('button[value=approve]');
+  await page.waitForSelector('[role=alert]');
+  check(await page.isVisible('text=32 characters'), 'a malformed Client ID comes back with what to fix');
+  check(!(await page.isChecked('input[name=capability][value=playback]')), 'the choices survive the error');
+  await page.screenshot({ path: `${artifacts}/2b-consent-own-app-error.png`, fullPage: true });
+  await page.fill('#spotify_client_id', ownClientId);
+  await page.screenshot({ path: `${artifacts}/2c-consent-own-app.png`, fullPage: true });
+  await Promise.all([page.waitForURL(`${redirectUri}**`), page.click('button[value=approve]')]);
+  const own = new URL(page.url());
+  check(own.searchParams.get('state') === 'own-app-state', 'signed in with the own app');
+  const narrow = await (await fetch(`${base}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: own.searchParams.get('code'), redirect_uri: redirectUri, code_verifier: verifier2, client_id: reg.client_id }),
+  })).json();
+  check(narrow.scope === 'playlists', 'the grant carries only the chosen capability');
+
   // Deny.
   await page.goto(authorizeUrl(challenge, 'deny-state'));
   await Promise.all([page.waitForURL(`${redirectUri}**`), page.click('button[value=deny]')]);
@@ -81,7 +112,7 @@ try {
   // Your connection: sign in, revoke the client.
   await page.goto(`${base}/account`);
   await page.screenshot({ path: `${artifacts}/5-account-sign-in.png`, fullPage: true });
-  await page.click('a[href="/account/login"]');
+  await page.click('form[action="/account/login"] button');
   await page.waitForSelector('text=Signed in as');
   const row = page.locator('li', { hasText: 'Browser Test Client' });
   check((await row.count()) === 1, 'your connection lists the client');

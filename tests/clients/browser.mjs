@@ -14,7 +14,8 @@ function field(html, name) {
   return m[1].replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
 }
 
-export async function signInWithBrowser(authorizationUrl, user) {
+// `ownClientId`: sign in with the person's own Spotify app instead of the server's.
+export async function signInWithBrowser(authorizationUrl, user, ownClientId) {
   const consent = await fetch(authorizationUrl, { redirect: 'manual' });
   const html = await consent.text();
   if (consent.status !== 200) throw new Error(`consent page: HTTP ${consent.status}: ${html.slice(0, 300)}`);
@@ -24,13 +25,22 @@ export async function signInWithBrowser(authorizationUrl, user) {
     method: 'POST',
     redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: csrf },
-    body: new URLSearchParams({ request: field(html, 'request'), csrf: field(html, 'csrf'), decision: 'approve' }),
+    // What a browser sends with the boxes checked by default.
+    body: new URLSearchParams([['request', field(html, 'request')], ['csrf', field(html, 'csrf')], ['decision', 'approve'],
+      ...[...html.matchAll(/name="capability" value="(\w+)" checked/g)].map((m) => ['capability', m[1]]),
+      ...(ownClientId ? [['spotify_app', 'own'], ['spotify_client_id', ownClientId]] : [])]),
   });
   if (approve.status !== 302) throw new Error(`approve: HTTP ${approve.status}: ${await approve.text()}`);
   const bind = cookieOf(approve, '__Host-mcp_bind');
-  const spotify = await fetch(`${approve.headers.get('location')}&emulator_user=${encodeURIComponent(user)}`, { redirect: 'manual' });
-  if (spotify.status !== 302) throw new Error(`emulator sign-in: HTTP ${spotify.status}`);
-  const callback = await fetch(spotify.headers.get('location'), { redirect: 'manual', headers: { cookie: bind } });
-  if (callback.status !== 302) throw new Error(`callback: HTTP ${callback.status}: ${await callback.text()}`);
-  return new URL(callback.headers.get('location'));
+  let next = approve.headers.get('location');
+  // Spotify, then our callback; once more when the callback widens to an existing link's scopes.
+  for (let round = 0; round < 2; round++) {
+    const spotify = await fetch(`${next}&emulator_user=${encodeURIComponent(user)}`, { redirect: 'manual' });
+    if (spotify.status !== 302) throw new Error(`emulator sign-in: HTTP ${spotify.status}: ${await spotify.text()}`);
+    const callback = await fetch(spotify.headers.get('location'), { redirect: 'manual', headers: { cookie: bind } });
+    if (callback.status !== 302) throw new Error(`callback: HTTP ${callback.status}: ${await callback.text()}`);
+    next = callback.headers.get('location');
+    if (new URL(next).origin !== new URL(approve.headers.get('location')).origin) return new URL(next);
+  }
+  throw new Error('more than two rounds through Spotify');
 }

@@ -64,7 +64,9 @@ async def browser(url: str) -> None:
         assert consent.status_code == 200, consent.text[:300]
         approve = await http.post(
             f"{BASE}/authorize",
-            data={"request": field(consent.text, "request"), "csrf": field(consent.text, "csrf"), "decision": "approve"},
+            # What a browser sends with the boxes checked by default.
+            data={"request": field(consent.text, "request"), "csrf": field(consent.text, "csrf"), "decision": "approve",
+                  "capability": re.findall(r'name="capability" value="(\w+)" checked', consent.text)},
             headers={"cookie": cookie(consent, "__Host-mcp_csrf")},
         )
         assert approve.status_code == 302, approve.text[:300]

@@ -1,12 +1,13 @@
 // The official TypeScript MCP SDK client (speaks 2025-11-25) completes the OAuth flow
-// against the running Worker and calls search_tracks. Usage: node ts_sdk_client.mjs <worker base URL> <spotify user>
+// against the running Worker and calls search_tracks.
+// Usage: node ts_sdk_client.mjs <worker base URL> <spotify user> [own Spotify app client id]
 // Prints one JSON line with what it saw; exits non-zero on any failure.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { signInWithBrowser } from './browser.mjs';
 
-const [base, user] = process.argv.slice(2);
+const [base, user, ownClientId] = process.argv.slice(2);
 const redirectUrl = 'http://127.0.0.1:9/ts-sdk-callback';
 let clientInfo, tokens, verifier, code;
 
@@ -22,7 +23,7 @@ const authProvider = {
   saveCodeVerifier: (v) => { verifier = v; },
   codeVerifier: () => verifier,
   redirectToAuthorization: async (url) => {
-    const back = await signInWithBrowser(url.toString(), user);
+    const back = await signInWithBrowser(url.toString(), user, ownClientId);
     code = back.searchParams.get('code');
   },
 };
@@ -55,5 +56,7 @@ console.log(JSON.stringify({
   searchIsError: result.isError,
   trackCount: result.structuredContent?.tracks?.length,
   user: profile.structuredContent?.id,
+  profileIsError: profile.isError,
+  scope: tokens?.scope,
 }));
 await client.close();

@@ -48,6 +48,11 @@ impl Stack {
     }
 
     pub fn start_with(extra_vars: &[&str]) -> Stack {
+        Stack::start_custom(true, extra_vars)
+    }
+
+    /// `operator_app: false`: no SPOTIFY_CLIENT_ID/SECRET, everyone brings their own app.
+    pub fn start_custom(operator_app: bool, extra_vars: &[&str]) -> Stack {
         let root = root();
         let wrangler = root.join("node_modules/.bin/wrangler");
         assert!(wrangler.exists(), "wrangler is not installed: run `make setup` (or `make test`) first");
@@ -60,16 +65,17 @@ impl Stack {
         let inspector = free_port();
         let persist_dir = std::env::temp_dir().join(format!("spotify-mcp-e2e-{}-{port}", std::process::id()));
         let emu = emulator.base_url();
-        let vars = [
+        let operator = [
             format!("SPOTIFY_CLIENT_ID:{}", EmulatorConfig::default().client_id),
             format!("SPOTIFY_CLIENT_SECRET:{}", EmulatorConfig::default().client_secret),
-            format!("TOKEN_ENCRYPTION_KEY:{TEST_KEY}"),
-            format!("SPOTIFY_ACCOUNTS_BASE_URL:{emu}"),
-            format!("SPOTIFY_API_BASE_URL:{emu}"),
-        ]
-        .into_iter()
-        .chain(extra_vars.iter().map(|v| v.to_string()))
-        .collect::<Vec<_>>();
+        ];
+        let vars = operator
+            .into_iter()
+            .filter(|_| operator_app)
+            .chain([format!("TOKEN_ENCRYPTION_KEY:{TEST_KEY}")])
+            .chain([format!("SPOTIFY_ACCOUNTS_BASE_URL:{emu}"), format!("SPOTIFY_API_BASE_URL:{emu}")])
+            .chain(extra_vars.iter().map(|v| v.to_string()))
+            .collect::<Vec<_>>();
         // A watcher shell ends wrangler when this test process ends (statics are never dropped).
         let mut cmd = format!(
             "'{}' dev --ip 127.0.0.1 --port {port} --inspector-port {inspector} --persist-to '{}' --log-level warn",
@@ -278,16 +284,29 @@ pub fn browser_flow_with(
     let consent = get(url.as_str(), &[]);
     assert_eq!(consent.status, 200, "{}", consent.body);
     let approve = decide(stack, &consent, "approve");
+    spotify_and_back(stack, &approve, user, emulator_extra)
+}
+
+/// From an approved consent: the emulator's sign-in as `user`, then our callback, as many
+/// rounds as the callback asks for (a second one widens to the scopes of an existing link).
+pub fn spotify_and_back(stack: &Stack, approve: &Resp, user: &str, emulator_extra: &str) -> BrowserResult {
     assert_eq!(approve.status, 302, "{}", approve.body);
     let bind_cookie = approve.cookie("__Host-mcp_bind").expect("bind cookie");
-    let to_spotify = approve.header("location").unwrap().to_string();
-    assert!(to_spotify.starts_with(&stack.emulator.base_url()), "{to_spotify}");
-    let signed_in = get(&format!("{to_spotify}&emulator_user={user}{emulator_extra}"), &[]);
-    assert_eq!(signed_in.status, 302, "{}", signed_in.body);
-    let callback = signed_in.header("location").unwrap().to_string();
-    let back = get(&callback, &[("cookie", &bind_cookie)]);
-    assert_eq!(back.status, 302, "{}", back.body);
-    BrowserResult { location: back.header("location").unwrap().to_string() }
+    let mut to_spotify = approve.header("location").unwrap().to_string();
+    for _ in 0..2 {
+        assert!(to_spotify.starts_with(&stack.emulator.base_url()), "{to_spotify}");
+        let signed_in = get(&format!("{to_spotify}&emulator_user={user}{emulator_extra}"), &[]);
+        assert_eq!(signed_in.status, 302, "{}", signed_in.body);
+        let callback = signed_in.header("location").unwrap().to_string();
+        let back = get(&callback, &[("cookie", &bind_cookie)]);
+        assert_eq!(back.status, 302, "{}", back.body);
+        let location = back.header("location").unwrap().to_string();
+        if !location.starts_with(&stack.emulator.base_url()) {
+            return BrowserResult { location };
+        }
+        to_spotify = location;
+    }
+    panic!("more than two rounds through Spotify")
 }
 
 /// Our `/authorize` URL for a client with a PKCE challenge (and `state` when given).
@@ -311,18 +330,25 @@ pub fn authorize_url(
     url.to_string()
 }
 
-/// Submits the consent form of `page` (approve or deny), with the page's CSRF cookie.
+/// Submits the consent form of `page` (approve or deny) as a browser would with the boxes
+/// left as they are, with the page's CSRF cookie.
 pub fn decide(stack: &Stack, page: &Resp, decision: &str) -> Resp {
+    let checked: Vec<String> = ["playback", "library", "playlists"]
+        .into_iter()
+        .filter(|c| page.body.contains(&format!("name=\"capability\" value=\"{c}\" checked")))
+        .map(str::to_string)
+        .collect();
+    let fields: Vec<(&str, &str)> = checked.iter().map(|c| ("capability", c.as_str())).collect();
+    decide_with(stack, page, decision, &fields)
+}
+
+/// The consent form with exactly these extra fields (capabilities, the app choice).
+pub fn decide_with(stack: &Stack, page: &Resp, decision: &str, extra: &[(&str, &str)]) -> Resp {
     let cookie = page.cookie("__Host-mcp_csrf").expect("csrf cookie");
-    post_form(
-        &stack.url("/authorize"),
-        &[("cookie", &cookie)],
-        &[
-            ("request", &form_field(&page.body, "request")),
-            ("csrf", &form_field(&page.body, "csrf")),
-            ("decision", decision),
-        ],
-    )
+    let (request, csrf) = (form_field(&page.body, "request"), form_field(&page.body, "csrf"));
+    let mut fields: Vec<(&str, &str)> = vec![("request", &request), ("csrf", &csrf), ("decision", decision)];
+    fields.extend_from_slice(extra);
+    post_form(&stack.url("/authorize"), &[("cookie", &cookie)], &fields)
 }
 
 pub fn exchange(stack: &Stack, client: &Client, code: &str, verifier: &str) -> Resp {
@@ -338,6 +364,26 @@ pub fn exchange(stack: &Stack, client: &Client, code: &str, verifier: &str) -> R
             ("resource", &stack.url("/mcp")),
         ],
     )
+}
+
+/// The whole dance with choices on the consent page: `caps` checked, and the person's own
+/// app when `own_app` is given. Returns the client and the token response.
+pub fn sign_in_choosing(stack: &Stack, user: &str, caps: &[&str], own_app: Option<&str>) -> (Client, Value) {
+    let client = register(stack, &format!("e2e client for {user}"));
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(stack, &client.client_id, &client.redirect_uri, Some("st-9"), &challenge);
+    let consent = get(&url, &[]);
+    assert_eq!(consent.status, 200, "{}", consent.body);
+    let mut fields: Vec<(&str, &str)> = caps.iter().map(|c| ("capability", *c)).collect();
+    if let Some(id) = own_app {
+        fields.extend([("spotify_app", "own"), ("spotify_client_id", id)]);
+    }
+    let approve = decide_with(stack, &consent, "approve", &fields);
+    let result = spotify_and_back(stack, &approve, user, "");
+    let code = query_param(&result.location, "code").unwrap_or_else(|| panic!("no code: {}", result.location));
+    let t = exchange(stack, &client, &code, &verifier);
+    assert_eq!(t.status, 200, "{}", t.body);
+    (client, t.json())
 }
 
 /// The whole dance for one user: register, consent, Spotify sign-in, token.
