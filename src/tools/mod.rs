@@ -98,24 +98,22 @@ impl<'a, P: Platform> Toolbox<'a, P> {
 fn catalogue() -> &'static [(Option<Capability>, Value)] {
     static CATALOGUE: OnceLock<Vec<(Option<Capability>, Value)>> = OnceLock::new();
     CATALOGUE.get_or_init(|| {
-        let always = [search::definition(), catalog::search_definition(), catalog::get_item_definition()]
-            .into_iter()
-            .chain([profile::definition()])
-            .map(|d| (None, d));
-        let granted = |c: Capability, defs: Vec<Value>| defs.into_iter().map(move |d| (Some(c), d));
+        let always =
+            [search::definition(), catalog::search_definition(), catalog::get_item_definition(), profile::definition()];
         let auth = [
             auth::get_auth_status_definition(),
             auth::get_auth_url_definition(),
             auth::authenticate_definition(),
             auth::forget_me_definition(),
-        ]
-        .into_iter()
-        .map(|d| (None, d));
+        ];
+        let granted = |c: Capability, defs: Vec<Value>| defs.into_iter().map(move |d| (Some(c), d));
         always
+            .into_iter()
+            .map(|d| (None, d))
             .chain(granted(Capability::Playback, playback::definitions()))
             .chain(granted(Capability::Library, library::definitions()))
             .chain(granted(Capability::Playlists, playlists::definitions()))
-            .chain(auth)
+            .chain(auth.into_iter().map(|d| (None, d)))
             .collect()
     })
 }
