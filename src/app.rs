@@ -510,6 +510,19 @@ mod tests {
     }
 
     #[test]
+    fn the_allow_list_applies_to_own_app_sign_ins_too() {
+        let mut h = Harness::new();
+        h.env.insert("ALLOWED_SPOTIFY_USERS".into(), "someone-else".into());
+        let own = "abcdefabcdefabcdefabcdefabcdef12";
+        h.emulator.register_app(own, &["https://mcp.example/callback"]);
+        let keys = h.platform.kv.keys();
+        let refused = h.sign_in_with("rita", &["playback"], Some(own)).unwrap_err();
+        assert_eq!(refused.status, 403);
+        assert!(String::from_utf8(refused.body).unwrap().contains("Not allowed on this server"));
+        assert_eq!(h.platform.kv.keys(), keys, "nothing stored for a stranger");
+    }
+
+    #[test]
     fn kv_never_holds_a_token_in_plaintext() {
         let h = Harness::new();
         let token = h.sign_in("bob");

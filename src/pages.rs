@@ -111,9 +111,10 @@ pub enum AppChoice {
 }
 
 /// The steps to create a Spotify app, for a person who has never seen the dashboard.
-fn own_app_guide(redirect_uri: &str) -> String {
+/// `open`: shown unfolded (a person who must bring an app, or whose app needs fixing).
+fn own_app_guide(redirect_uri: &str, open: bool) -> String {
     format!(
-        "<details><summary>How to create your Spotify app (about two minutes)</summary><ol>\
+        "<details{o}><summary>How to create your Spotify app (about two minutes)</summary><ol>\
 <li>Open the <a href=\"https://developer.spotify.com/dashboard\" target=\"_blank\" rel=\"noopener\">Spotify developer dashboard</a> and log in with your Spotify account.</li>\
 <li>Choose <strong>Create app</strong>. Any name and description will do. Under <em>Which API/SDKs are you planning to use?</em> tick <strong>Web API</strong>.</li>\
 <li>Under <strong>Redirect URIs</strong> add exactly this address, then save:<br>\
@@ -122,7 +123,8 @@ fn own_app_guide(redirect_uri: &str) -> String {
 <li>Open the app's <strong>Settings</strong>, copy the <strong>Client ID</strong> and paste it here. \
 You do not need the Client secret: never paste it anywhere. This server signs in with PKCE, so nothing secret of yours reaches it.</li>\
 </ol><p class=\"muted\">Your app is in Development Mode: it works for you (and up to 5 people you add under User Management).</p></details>",
-        r = escape(redirect_uri)
+        r = escape(redirect_uri),
+        o = if open { " open" } else { "" }
     )
 }
 
@@ -178,7 +180,7 @@ Approve only if you just started the connection from an app on this machine.</p>
 <p>This server has no shared Spotify app: you sign in with your own (Spotify allows each app only a few users).</p>\
 <input type=\"hidden\" name=\"spotify_app\" value=\"own\">{}{}</fieldset>",
             client_id_field(v.client_id, true),
-            own_app_guide(v.spotify_redirect_uri)
+            own_app_guide(v.spotify_redirect_uri, true)
         ),
         AppChoice::Either => format!(
             "<fieldset class=\"card\"><legend>Which Spotify app signs you in</legend>\
@@ -189,7 +191,7 @@ Approve only if you just started the connection from an app on this machine.</p>
             server = if v.own_app_chosen { "" } else { " checked" },
             own = if v.own_app_chosen { " checked" } else { "" },
             field = client_id_field(v.client_id, false),
-            guide = own_app_guide(v.spotify_redirect_uri)
+            guide = own_app_guide(v.spotify_redirect_uri, v.own_app_chosen && v.error.is_some())
         ),
     };
     let body = format!(
@@ -226,7 +228,7 @@ pub fn relink_app(token: &str, redirect_uri: &str, spotify_origin: &str, error: 
 <p><button class=\"primary\" type=\"submit\">Continue to Spotify</button></p></form>",
         t = escape(token),
         field = client_id_field("", true),
-        guide = own_app_guide(redirect_uri)
+        guide = own_app_guide(redirect_uri, true)
     );
     page(if error.is_empty() { 200 } else { 400 }, "Link Spotify again", &body, &[spotify_origin.to_string()])
 }

@@ -541,14 +541,14 @@ fn playback_tools_drive_the_users_player() {
     assert_eq!(state["structuredContent"]["device"]["name"], "Kitchen speaker");
     assert!(text(&state).starts_with("Playing Love of My Life"));
     for (name, args) in [
-        ("set_volume", json!({"volume_percent": 30})),
-        ("seek", json!({"position_ms": 61000})),
-        ("set_shuffle", json!({"state": true})),
-        ("set_repeat", json!({"state": "context"})),
+        ("control_playback", json!({"command": "volume", "volume_percent": 30})),
+        ("control_playback", json!({"command": "seek", "position_ms": 61000})),
+        ("control_playback", json!({"command": "shuffle", "state": true})),
+        ("control_playback", json!({"command": "repeat", "state": "context"})),
         ("add_to_queue", json!({"uri": "3BQHpFgAp4l80e1XslIjNI"})),
     ] {
-        let r = call(name, args);
-        assert_eq!(r["isError"], false, "{name}: {r}");
+        let r = call(name, args.clone());
+        assert_eq!(r["isError"], false, "{name} {args}: {r}");
     }
     let state = call("get_playback_state", json!({}))["structuredContent"].clone();
     assert_eq!(
@@ -558,27 +558,40 @@ fn playback_tools_drive_the_users_player() {
     assert_eq!(state["device"]["volume_percent"], 30);
     let queue = call("get_queue", json!({}));
     assert_eq!(queue["structuredContent"]["queue"][0]["name"], "Come Together");
-    assert_eq!(call("skip_next", json!({}))["isError"], false);
+    let control = |args: Value| call("control_playback", args);
+    let next = control(json!({"command": "next"}));
+    assert_eq!((next["isError"].as_bool(), next["structuredContent"]["action"].as_str()), (Some(false), Some("next")));
     assert_eq!(call("get_playback_state", json!({}))["structuredContent"]["track"]["name"], "Come Together");
-    assert_eq!(call("skip_previous", json!({}))["isError"], false);
+    assert_eq!(control(json!({"command": "previous"}))["isError"], false);
     assert_ne!(call("get_playback_state", json!({}))["structuredContent"]["track"]["name"], "Come Together");
-    assert_eq!(call("pause", json!({}))["isError"], false);
-    let again = call("pause", json!({}));
+    assert_eq!(control(json!({"command": "pause"}))["isError"], false);
+    let again = control(json!({"command": "pause"}));
     assert_eq!(again["isError"], true, "Spotify refuses to pause a paused player: {again}");
-    let moved = call("transfer_playback", json!({"device": "Laptop", "play": true}));
+    let resumed = control(json!({"command": "resume"}));
+    assert_eq!(resumed["isError"], false, "{resumed}");
+    assert_eq!(call("get_playback_state", json!({}))["structuredContent"]["is_playing"], true);
+    let moved = call("control_playback", json!({"command": "transfer", "device": "Laptop", "play": true}));
     assert_eq!(moved["isError"], false, "{moved}");
     assert_eq!(call("get_playback_state", json!({}))["structuredContent"]["device"]["name"], "Laptop");
     // Bad input never reaches Spotify.
+    let before = s.emulator.user_request_count("pia", "PUT /v1/me/player/volume");
     for (name, args, needle) in [
-        ("set_volume", json!({"volume_percent": 101}), "0 to 100"),
-        ("set_repeat", json!({"state": "forever"}), "track"),
+        ("control_playback", json!({"command": "volume", "volume_percent": 101}), "0 to 100"),
+        ("control_playback", json!({"command": "repeat", "state": "forever"}), "track"),
+        ("control_playback", json!({"command": "seek"}), "seek needs position_ms"),
+        ("control_playback", json!({"command": "volume"}), "volume needs volume_percent"),
+        ("control_playback", json!({"command": "shuffle"}), "shuffle needs state"),
+        ("control_playback", json!({"command": "transfer"}), "transfer needs device"),
+        ("control_playback", json!({"command": "pause", "volume_percent": 10}), "volume_percent does not apply"),
+        ("control_playback", json!({"command": "rewind"}), "one of: pause, resume"),
+        ("control_playback", json!({}), "command is required"),
         ("play", json!({"uri": "Bohemian Rhapsody"}), "expected a Spotify"),
         ("play", json!({"device": "Fridge"}), "No device called"),
-        ("seek", json!({}), "position_ms is required"),
     ] {
-        let r = call(name, args);
-        assert!(r["isError"] == true && text(&r).contains(needle), "{name}: {r}");
+        let r = call(name, args.clone());
+        assert!(r["isError"] == true && text(&r).contains(needle), "{name} {args}: {r}");
     }
+    assert_eq!(s.emulator.user_request_count("pia", "PUT /v1/me/player/volume"), before);
 }
 
 #[test]
@@ -606,12 +619,19 @@ fn library_and_history_tools() {
     let checked = call("check_saved", json!({"uris": [bohemian, "spotify:track:3BQHpFgAp4l80e1XslIjNI"]}));
     assert_eq!(checked["structuredContent"]["items"][0]["saved"], true);
     assert_eq!(checked["structuredContent"]["items"][1]["saved"], false);
-    assert_eq!(call("get_saved_tracks", json!({}))["structuredContent"]["tracks"][0]["name"], "Bohemian Rhapsody");
-    assert_eq!(
-        call("get_saved_albums", json!({"limit": 5}))["structuredContent"]["albums"][0]["name"],
-        "A Night at the Opera"
-    );
-    assert_eq!(call("get_followed_artists", json!({}))["structuredContent"]["artists"][0]["name"], "Queen");
+    let library = |kind: &str, mut args: Value| {
+        args["kind"] = json!(kind);
+        let r = call("get_library", args);
+        assert_eq!((r["isError"].as_bool(), r["structuredContent"]["kind"].as_str()), (Some(false), Some(kind)), "{r}");
+        r["structuredContent"].clone()
+    };
+    let saved = library("saved_tracks", json!({}));
+    assert_eq!((saved["items"][0]["name"].as_str(), saved["offset"].as_u64()), (Some("Bohemian Rhapsody"), Some(0)));
+    assert_eq!(library("saved_albums", json!({"limit": 5}))["items"][0]["name"], "A Night at the Opera");
+    let followed = library("followed_artists", json!({}));
+    assert_eq!((followed["items"][0]["name"].as_str(), followed["total"].as_u64()), (Some("Queen"), Some(1)));
+    let after = library("followed_artists", json!({"limit": 1, "after": "spotify:artist:1dfeR4HaWDbWqFHLkxsg1d"}));
+    assert!(after["items"].is_array(), "{after}");
     assert_eq!(call("remove_from_library", json!({"uris": [bohemian]}))["isError"], false);
     assert_eq!(call("check_saved", json!({"uris": [bohemian]}))["structuredContent"]["items"][0]["saved"], false);
     // Another user's library is untouched by rae's saves.
@@ -619,24 +639,29 @@ fn library_and_history_tools() {
     let theirs = call_tool(s, &other.access, "check_saved", json!({"uris": [opera]}));
     assert_eq!(theirs["structuredContent"]["items"][0]["saved"], false);
 
-    let short = call("get_top_items", json!({"type": "tracks", "time_range": "short_term", "limit": 3}));
-    let long = call("get_top_items", json!({"type": "tracks", "time_range": "long_term", "limit": 3}));
-    assert_eq!(short["structuredContent"]["items"].as_array().unwrap().len(), 3);
-    assert_ne!(short["structuredContent"]["items"][0], long["structuredContent"]["items"][0]);
-    assert_eq!(call("get_top_items", json!({"type": "artists"}))["isError"], false);
+    let short = library("top_tracks", json!({"time_range": "short_term", "limit": 3}));
+    let long = library("top_tracks", json!({"time_range": "long_term", "limit": 3}));
+    assert_eq!(short["items"].as_array().unwrap().len(), 3);
+    assert_eq!((short["time_range"].as_str(), long["time_range"].as_str()), (Some("short_term"), Some("long_term")));
+    assert_ne!(short["items"][0], long["items"][0]);
+    let artists = library("top_artists", json!({}));
+    assert!(artists["items"][0]["uri"].as_str().unwrap().starts_with("spotify:artist:"), "{artists}");
     // Plays show up in recently played.
     assert_eq!(call("play", json!({"uri": bohemian, "device": "Laptop"}))["isError"], false);
-    let recent = call("get_recently_played", json!({"limit": 5}));
-    assert_eq!(recent["structuredContent"]["tracks"][0]["name"], "Bohemian Rhapsody", "{recent}");
+    let recent = library("recently_played", json!({"limit": 5}));
+    assert_eq!(recent["items"][0]["name"], "Bohemian Rhapsody", "{recent}");
     // Bad input is refused before Spotify.
     for (name, args, needle) in [
         ("save_to_library", json!({"uris": []}), "1 to 40"),
         ("save_to_library", json!({"uris": ["4u7EnebtmKWzUH433cf5Qv"]}), "expected a Spotify"),
-        ("get_top_items", json!({"type": "genres"}), "tracks"),
-        ("get_saved_tracks", json!({"limit": 500}), "1 to 50"),
+        ("get_library", json!({"kind": "genres"}), "one of: saved_tracks"),
+        ("get_library", json!({}), "kind is required"),
+        ("get_library", json!({"kind": "saved_tracks", "limit": 500}), "1 to 50"),
+        ("get_library", json!({"kind": "recently_played", "offset": 5}), "offset does not apply"),
+        ("get_library", json!({"kind": "top_tracks", "time_range": "forever"}), "short_term"),
     ] {
-        let r = call(name, args);
-        assert!(r["isError"] == true && text(&r).contains(needle), "{name}: {r}");
+        let r = call(name, args.clone());
+        assert!(r["isError"] == true && text(&r).contains(needle), "{name} {args}: {r}");
     }
 }
 
@@ -655,11 +680,13 @@ fn playlist_tools() {
         "spotify:track:3BQHpFgAp4l80e1XslIjNI",
         "https://open.spotify.com/track/5ghIJDpPoe3CfHMGu71E6T",
     ];
-    assert_eq!(call("add_to_playlist", json!({"playlist": uri, "uris": tracks}))["isError"], false);
-    assert_eq!(
-        call("add_to_playlist", json!({"playlist": id, "uris": ["6LgJvl0Xdtc73RJ1mmpotq"], "position": 0}))["isError"],
-        false
-    );
+    let edit = |args: Value| {
+        let r = call("edit_playlist_items", args.clone());
+        assert_eq!(r["isError"], false, "{args}: {r}");
+        assert_eq!(r["structuredContent"]["playlist_id"], id.as_str());
+    };
+    edit(json!({"playlist": uri, "action": "add", "uris": tracks}));
+    edit(json!({"playlist": id, "action": "add", "uris": ["6LgJvl0Xdtc73RJ1mmpotq"], "position": 0}));
     let names = |v: &Value| {
         v["structuredContent"]["items"]
             .as_array()
@@ -672,23 +699,12 @@ fn playlist_tools() {
     assert_eq!(pl["structuredContent"]["name"], "Road trip");
     assert_eq!(names(&pl), ["Paranoid Android", "Bohemian Rhapsody", "Come Together", "Smells Like Teen Spirit"]);
     // Zero-based: move the item at 3 before the item at 0.
-    assert_eq!(
-        call("reorder_playlist", json!({"playlist": id, "range_start": 3, "insert_before": 0}))["isError"],
-        false
-    );
+    edit(json!({"playlist": id, "action": "reorder", "range_start": 3, "insert_before": 0}));
     let page2 = call("get_playlist", json!({"playlist": id, "offset": 2, "limit": 2}));
     assert_eq!(names(&page2), ["Bohemian Rhapsody", "Come Together"], "{page2}");
-    assert_eq!(
-        call("remove_from_playlist", json!({"playlist": id, "uris": ["spotify:track:3BQHpFgAp4l80e1XslIjNI"]}))
-            ["isError"],
-        false
-    );
+    edit(json!({"playlist": id, "action": "remove", "uris": ["spotify:track:3BQHpFgAp4l80e1XslIjNI"]}));
     assert_eq!(call("get_playlist", json!({"playlist": id}))["structuredContent"]["total"], 3);
-    assert_eq!(
-        call("replace_playlist_items", json!({"playlist": id, "uris": ["spotify:track:2MuWTIM3b0YEAskbeeFE1i"]}))
-            ["isError"],
-        false
-    );
+    edit(json!({"playlist": id, "action": "replace", "uris": ["spotify:track:2MuWTIM3b0YEAskbeeFE1i"]}));
     assert_eq!(names(&call("get_playlist", json!({"playlist": id}))), ["Master of Puppets"]);
     assert_eq!(
         call("update_playlist", json!({"playlist": id, "name": "Road trip 2026", "public": true}))["isError"],
@@ -699,7 +715,10 @@ fn playlist_tools() {
     // Someone else's playlist: details yes, items no (Development Mode), and no changes.
     let editorial = call("get_playlist", json!({"playlist": "spotify:playlist:37i9dQZF1DXcBWIGoYBM5M"}));
     assert!(editorial["isError"] == true && text(&editorial).contains("owns or collaborates"), "{editorial}");
-    let r = call("add_to_playlist", json!({"playlist": "37i9dQZF1DXcBWIGoYBM5M", "uris": [tracks[0]]}));
+    let r = call(
+        "edit_playlist_items",
+        json!({"playlist": "37i9dQZF1DXcBWIGoYBM5M", "action": "add", "uris": [tracks[0]]}),
+    );
     assert!(r["isError"] == true && text(&r).contains("Development Mode"), "{r}");
     let r = call("get_playlist", json!({"playlist": "spotify:playlist:0000000000000000000000"}));
     assert!(r["isError"] == true && text(&r).contains("No playlist"), "{r}");
@@ -707,15 +726,29 @@ fn playlist_tools() {
     let (_, vic) = sign_in(s, "vic");
     let r = call_tool(s, &vic.access, "get_playlist", json!({"playlist": id}));
     assert_eq!(r["isError"], true, "{r}");
+    // A replace that clears the playlist.
+    edit(json!({"playlist": id, "action": "replace", "uris": []}));
+    assert_eq!(call("get_playlist", json!({"playlist": id}))["structuredContent"]["total"], 0);
     for (name, args, needle) in [
         ("create_playlist", json!({"name": ""}), "name is required"),
-        ("add_to_playlist", json!({"playlist": id, "uris": []}), "1 to 100"),
+        ("edit_playlist_items", json!({"playlist": id, "action": "add", "uris": []}), "1 to 100"),
+        ("edit_playlist_items", json!({"playlist": id, "action": "add"}), "add needs uris"),
+        (
+            "edit_playlist_items",
+            json!({"playlist": id, "action": "reorder", "range_start": 0}),
+            "reorder needs insert_before",
+        ),
+        (
+            "edit_playlist_items",
+            json!({"playlist": id, "action": "remove", "uris": [tracks[0]], "position": 2}),
+            "position does not apply",
+        ),
+        ("edit_playlist_items", json!({"playlist": id, "action": "shuffle"}), "one of: add, remove"),
         ("update_playlist", json!({"playlist": id}), "at least one"),
-        ("reorder_playlist", json!({"playlist": id, "range_start": 0}), "insert_before is required"),
         ("get_playlist", json!({"playlist": "spotify:album:6i6folBtxKV28WX3msQ4FE"}), "expected a Spotify playlist"),
     ] {
-        let r = call(name, args);
-        assert!(r["isError"] == true && text(&r).contains(needle), "{name}: {r}");
+        let r = call(name, args.clone());
+        assert!(r["isError"] == true && text(&r).contains(needle), "{name} {args}: {r}");
     }
 }
 
@@ -735,25 +768,36 @@ fn catalog_and_search_tools() {
     let clamped = call("search", json!({"query": "love", "limit": 50}));
     assert!(clamped["structuredContent"]["note"].as_str().unwrap().contains("reduced to 10"));
 
-    let track = call("get_track", json!({"track": "https://open.spotify.com/track/4u7EnebtmKWzUH433cf5Qv"}));
+    let item = |args: Value| call("get_item", args);
+    let track = item(json!({"uri": "https://open.spotify.com/track/4u7EnebtmKWzUH433cf5Qv"}));
+    let sc = &track["structuredContent"];
     assert_eq!(
-        (track["structuredContent"]["name"].as_str(), track["structuredContent"]["duration_ms"].as_u64()),
-        (Some("Bohemian Rhapsody"), Some(354000))
+        (sc["type"].as_str(), sc["name"].as_str(), sc["duration_ms"].as_u64()),
+        (Some("track"), Some("Bohemian Rhapsody"), Some(354000)),
+        "{track}"
     );
-    let album = call("get_album", json!({"album": "spotify:album:6i6folBtxKV28WX3msQ4FE"}));
+    let album = item(json!({"uri": "spotify:album:6i6folBtxKV28WX3msQ4FE"}));
     assert_eq!(album["structuredContent"]["tracks"].as_array().unwrap().len(), 3);
     assert!(text(&album).contains("\n1. Love of My Life"), "zero-based positions: {album}");
-    let artist = call("get_artist", json!({"artist": "1dfeR4HaWDbWqFHLkxsg1d"}));
-    assert_eq!(artist["structuredContent"]["albums"][0]["name"], "A Night at the Opera");
+    let artist = item(json!({"uri": "1dfeR4HaWDbWqFHLkxsg1d", "type": "artist"}));
+    assert_eq!(artist["structuredContent"]["albums"][0]["name"], "A Night at the Opera", "{artist}");
     assert_eq!(artist["structuredContent"]["genres"][0], "rock");
-    let show = call("get_show", json!({"show": "spotify:show:5CfCWKI5pZ28U0uOzXkDHe"}));
+    let show = item(json!({"uri": "spotify:show:5CfCWKI5pZ28U0uOzXkDHe"}));
     assert_eq!(show["structuredContent"]["episodes"].as_array().unwrap().len(), 3);
-    let ep = call("get_episode", json!({"episode": "spotify:episode:512ojhOuo1ktJprKbVcKyQ"}));
+    let ep = item(json!({"uri": "https://open.spotify.com/episode/512ojhOuo1ktJprKbVcKyQ", "type": "episode"}));
     assert_eq!(ep["structuredContent"]["show"], "Sound Check Weekly");
-    let missing = call("get_track", json!({"track": "spotify:track:0000000000000000000000"}));
+    let missing = item(json!({"uri": "spotify:track:0000000000000000000000"}));
     assert!(missing["isError"] == true && text(&missing).contains("no track with id"), "{missing}");
-    let wrong = call("get_album", json!({"album": "spotify:track:4u7EnebtmKWzUH433cf5Qv"}));
-    assert!(wrong["isError"] == true && text(&wrong).contains("expected a Spotify album"), "{wrong}");
+    for (args, needle) in [
+        (json!({"uri": "1dfeR4HaWDbWqFHLkxsg1d"}), "bare id"),
+        (json!({"uri": "spotify:track:4u7EnebtmKWzUH433cf5Qv", "type": "album"}), "type says album"),
+        (json!({"uri": "spotify:playlist:37i9dQZF1DXcBWIGoYBM5M"}), "get_playlist"),
+        (json!({"uri": "Bohemian Rhapsody", "type": "track"}), "expected a Spotify"),
+        (json!({"track": "4u7EnebtmKWzUH433cf5Qv"}), "Unknown argument"),
+    ] {
+        let r = item(args.clone());
+        assert!(r["isError"] == true && text(&r).contains(needle), "{args}: {r}");
+    }
     let bad = call("search", json!({"query": "x", "types": ["genre"]}));
     assert!(bad["isError"] == true && text(&bad).contains("types must list"), "{bad}");
 }
@@ -763,7 +807,7 @@ fn a_missing_scope_is_named_with_a_link_to_grant_it() {
     let s = stack();
     let (_, t) = sign_in_with(s, "xena", "&emulator_scope=user-read-private%20user-read-playback-state");
     assert_eq!(call_tool(s, &t.access, "get_devices", json!({}))["isError"], false, "granted scope works");
-    let r = call_tool(s, &t.access, "pause", json!({}));
+    let r = call_tool(s, &t.access, "control_playback", json!({"command": "pause"}));
     assert_eq!(r["isError"], true);
     let msg = text(&r);
     assert!(msg.contains("user-modify-playback-state") && msg.contains(&s.url("/relink?t=")), "{msg}");
@@ -773,6 +817,13 @@ fn a_missing_scope_is_named_with_a_link_to_grant_it() {
     let spotify = relink_spotify_url(s, link);
     let scope = query_param(&spotify, "scope").unwrap();
     assert!(scope.contains("user-modify-playback-state") && scope.contains("user-read-playback-state"), "{scope}");
+    // get_library names the one scope its kind needs.
+    let r = call_tool(s, &t.access, "get_library", json!({"kind": "top_tracks"}));
+    let msg = text(&r);
+    assert!(r["isError"] == true && msg.starts_with("This needs the Spotify permission user-top-read,"), "{msg}");
+    let (_, u) = sign_in_with(s, "yves", "&emulator_scope=user-read-private%20user-library-read");
+    let r = call_tool(s, &u.access, "get_library", json!({"kind": "saved_tracks"}));
+    assert_eq!(r["isError"], false, "saved tracks need only user-library-read: {r}");
 }
 
 #[test]
@@ -811,7 +862,7 @@ fn rate_limits_and_server_errors() {
     assert_eq!(s.emulator.user_request_count("yuri", "PUT /v1/me/library"), 1, "a write is not retried");
     // A Development Mode 403 is explained.
     s.emulator.inject_fault("yuri", Fault { status: 403, retry_after: None, reason: None }, 1);
-    let r = call_tool(s, &t.access, "get_top_items", json!({"type": "artists"}));
+    let r = call_tool(s, &t.access, "get_library", json!({"kind": "top_artists"}));
     assert!(r["isError"] == true && text(&r).contains("Development Mode"), "{r}");
 }
 
@@ -843,39 +894,39 @@ fn largest_structured_content_stays_under_8_kb() {
     }
     let pl =
         call("create_playlist", json!({"name": "Everything"}))["structuredContent"]["id"].as_str().unwrap().to_string();
-    call("add_to_playlist", json!({"playlist": pl, "uris": tracks}));
+    call("edit_playlist_items", json!({"playlist": pl, "action": "add", "uris": tracks}));
     call("play", json!({"uri": "spotify:album:6i6folBtxKV28WX3msQ4FE", "device": "Laptop"}));
     for tr in tracks.iter().take(20) {
         call("add_to_queue", json!({"uri": tr}));
     }
     for _ in 0..10 {
-        call("skip_next", json!({}));
+        call("control_playback", json!({"command": "next"}));
     }
     let cases = [
         ("search", json!({"query": "e", "types": ["track", "album", "artist", "playlist", "show", "episode"]})),
         ("search_tracks", json!({"query": "e"})),
-        ("get_saved_tracks", json!({})),
-        ("get_saved_albums", json!({})),
-        ("get_recently_played", json!({})),
-        ("get_top_items", json!({"type": "tracks"})),
-        ("get_top_items", json!({"type": "artists"})),
-        ("get_followed_artists", json!({})),
+        ("get_library", json!({"kind": "saved_tracks"})),
+        ("get_library", json!({"kind": "saved_albums"})),
+        ("get_library", json!({"kind": "recently_played"})),
+        ("get_library", json!({"kind": "top_tracks"})),
+        ("get_library", json!({"kind": "top_artists"})),
+        ("get_library", json!({"kind": "followed_artists"})),
         ("get_my_playlists", json!({})),
         ("get_playlist", json!({"playlist": pl})),
-        ("get_album", json!({"album": "6i6folBtxKV28WX3msQ4FE"})),
-        ("get_artist", json!({"artist": "1dfeR4HaWDbWqFHLkxsg1d"})),
-        ("get_show", json!({"show": "5CfCWKI5pZ28U0uOzXkDHe"})),
+        ("get_item", json!({"uri": "spotify:album:6i6folBtxKV28WX3msQ4FE"})),
+        ("get_item", json!({"uri": "spotify:artist:1dfeR4HaWDbWqFHLkxsg1d"})),
+        ("get_item", json!({"uri": "spotify:show:5CfCWKI5pZ28U0uOzXkDHe"})),
         ("get_queue", json!({})),
         ("get_playback_state", json!({})),
         ("get_devices", json!({})),
     ];
-    let mut largest = (0, "");
+    let mut largest = (0, String::new());
     for (name, args) in &cases {
         let r = call(name, args.clone());
         assert_eq!(r["isError"], false, "{name}: {r}");
         let size = r["structuredContent"].to_string().len();
         if size > largest.0 {
-            largest = (size, name);
+            largest = (size, format!("{name} {args}"));
         }
     }
     eprintln!("largest structuredContent: {} bytes ({})", largest.0, largest.1);
@@ -900,9 +951,36 @@ fn every_listed_tool_is_exercised_by_this_suite() {
             assert!(a[hint].is_boolean(), "{name} lacks {hint}");
         }
         assert!(source.contains(&format!("\"{name}\"")), "{name} has no integration test");
+        // A folded tool: every value of its mode argument is exercised too.
+        for key in ["command", "kind", "action"] {
+            let Some(values) = tool["inputSchema"]["properties"][key]["enum"].as_array() else { continue };
+            for value in values {
+                let value = value.as_str().unwrap();
+                let exercised = format!("\"{key}\": \"{value}\"");
+                assert!(source.contains(&exercised), "{name} {key} {value} has no integration test");
+            }
+        }
     }
     eprintln!("tools/list: {} tools", tools.len());
-    assert!(tools.len() >= 39, "{}", tools.len());
+    assert_eq!(tools.len(), 23, "{}", tools.len());
+}
+
+/// The list every client holds in its context: at most 24 tools and 16,000 bytes of compact
+/// JSON, as served by the running Worker in both protocol eras.
+#[test]
+fn the_tool_list_fits_every_client() {
+    let s = stack();
+    let (_, t) = sign_in(s, "budget");
+    let legacy = mcp_legacy(s, &t.access, "tools/list", json!({})).json();
+    let modern = mcp_modern(s, &t.access, "tools/list", json!({})).json();
+    for (era, r) in [("2025-11-25", &legacy), ("2026-07-28", &modern)] {
+        let tools = r["result"]["tools"].as_array().unwrap_or_else(|| panic!("{era}: {r}"));
+        let bytes = serde_json::to_string(tools).unwrap().len();
+        eprintln!("tools/list ({era}): {} tools, {bytes} bytes", tools.len());
+        assert!(tools.len() <= 24, "{era}: {} tools", tools.len());
+        assert!(bytes <= 16_000, "{era}: {bytes} bytes");
+    }
+    assert_eq!(legacy["result"]["tools"], modern["result"]["tools"], "the same list in both eras");
 }
 
 /// Signs in to the "your connection" pages through the emulator; returns the session cookie.
@@ -1140,8 +1218,8 @@ fn resources_in_both_eras() {
     call_tool(
         s,
         &t.access,
-        "add_to_playlist",
-        json!({"playlist": first, "uris": ["spotify:track:4u7EnebtmKWzUH433cf5Qv"]}),
+        "edit_playlist_items",
+        json!({"playlist": first, "action": "add", "uris": ["spotify:track:4u7EnebtmKWzUH433cf5Qv"]}),
     );
 
     let templates = mcp_legacy(s, &t.access, "resources/templates/list", json!({})).json();

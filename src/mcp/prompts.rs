@@ -44,9 +44,9 @@ pub fn get(name: &str, args: &Value) -> Result<Value, RpcError> {
                 "Similar artists, rebuilt without Spotify's removed related-artists endpoint",
                 format!(
                     "Find artists similar to {artist}. Spotify no longer offers related artists or recommendations, so: \
-1) use search (types: artist) to find {artist} and get_artist for its genres and albums; \
+1) use search (types: artist) to find {artist} and get_item on its URI for its genres and albums; \
 2) search for artists in the same genres (e.g. query `genre:\"<genre>\"`, types: artist), and for the artist's name with words like 'similar' or 'for fans of' in playlists; \
-3) call get_top_items (type: artists) and prefer candidates that share genres with what the user already likes; \
+3) call get_library (kind: top_artists) and prefer candidates that share genres with what the user already likes; \
 4) present 5-8 artists with one line each on why they fit, and offer to play a track of each (play needs Premium and an active device)."
                 ),
             ))
@@ -62,8 +62,8 @@ pub fn get(name: &str, args: &Value) -> Result<Value, RpcError> {
             Ok(message(
                 "A summary of the user's listening habits",
                 format!(
-                    "Describe my taste in music over {range}. Call get_top_items twice (type: artists and type: tracks, time_range: {range}, limit: 20) \
-and get_recently_played (limit: 50). Summarise in a few short paragraphs: the genres that dominate (from the artists' genres), \
+                    "Describe my taste in music over {range}. Call get_library three times: kind top_artists and kind top_tracks (time_range: {range}, limit: 20), \
+and kind recently_played (limit: 50). Summarise in a few short paragraphs: the genres that dominate (from the artists' genres), \
 favourite artists and tracks, how recent plays differ from the longer-term picture, and one or two suggestions to explore. \
 Audio features (energy, danceability) are no longer available from Spotify: do not guess them."
                 ),
@@ -80,9 +80,9 @@ Audio features (energy, danceability) are no longer available from Spotify: do n
                 "Draft, confirm, then create a playlist",
                 format!(
                     "Build a playlist of {size} tracks for: {vibe}. \
-1) Gather candidates from my history (get_top_items type: tracks, get_recently_played, get_saved_tracks) and from search (at most 10 results per call; use offset to page). \
+1) Gather candidates from my history (get_library with kind top_tracks, recently_played, saved_tracks) and from search (at most 10 results per call; use offset to page). \
 2) Show me the draft as a numbered list (title, artist) and wait for my confirmation or changes. \
-3) Only after I confirm: create_playlist (private unless I say otherwise), then add_to_playlist with the track URIs in batches of at most 100. \
+3) Only after I confirm: create_playlist (private unless I say otherwise), then edit_playlist_items (action: add) with the track URIs in batches of at most 100. \
 Spotify has no recommendations endpoint any more: choose by genre, artist and title cues."
                 ),
             ))

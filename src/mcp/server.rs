@@ -77,13 +77,14 @@ pub const INFO: ServerInfo = ServerInfo {
     title: "Spotify",
     version: env!("CARGO_PKG_VERSION"),
     instructions: "Spotify for the signed-in user. Find things with search (or search_tracks); every result carries a spotify: URI that the other tools accept \
-(links and bare ids work too). Search returns at most 10 results per type: page with offset. Positions (playlist items, album tracks, play offset) are zero-based.\n\
-Playback (play, pause, skip, seek, volume, shuffle, repeat, queue, transfer) needs Spotify Premium and an active device: if none is active, call get_devices \
-and pass device (a name works), or ask the user to open Spotify somewhere.\n\
+(open.spotify.com links work too). Search returns at most 10 results per type: page with offset. Positions (playlist items, album tracks, play offset) are zero-based.\n\
+get_item opens any track, album, artist, show or episode by URI; get_library lists saved tracks and albums, recently played, top tracks and artists, and followed artists.\n\
+Playback (play; control_playback: pause, resume, next, previous, seek, volume, shuffle, repeat, transfer; add_to_queue) needs Spotify Premium and an active \
+device: if none is active, call get_devices and pass device (a name works), or ask the user to open Spotify somewhere.\n\
 Spotify removed recommendations, related artists, audio features, artist top tracks, new releases and browse categories, and hides the items of playlists \
 the user neither owns nor collaborates on. Do not promise these; use the prompts discover_similar, taste_profile and build_playlist, which rebuild them from \
 search, genres, top items and history.\n\
-Confirm with the user before destructive actions (remove_from_playlist, replace_playlist_items, remove_from_library, forget_me). If a tool says Spotify must be \
+Confirm with the user before destructive actions (edit_playlist_items remove or replace, remove_from_library, forget_me). If a tool says Spotify must be \
 linked again or a permission is missing, give the user the link it returns (or call get_auth_url).",
 };
 

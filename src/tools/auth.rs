@@ -13,10 +13,10 @@ pub fn get_auth_url_definition() -> Value {
     json!({
         "name": "get_auth_url",
         "title": "Get Spotify sign-in link",
-        "description": "Get a link that signs the current user in to Spotify again. Use it when a tool says Spotify must be re-linked (access revoked or expired). Give the link to the user; it is valid for 10 minutes.",
+        "description": "A link to sign in to Spotify again, when a tool says to re-link. Give it to the user; valid 10 minutes.",
         "inputSchema": {"type": "object", "properties": {}, "additionalProperties": false},
         "outputSchema": {"type": "object", "properties": {"url": {"type": "string"}, "expires_in_seconds": {"type": "integer"}}, "required": ["url", "expires_in_seconds"]},
-        "annotations": {"title": "Get Spotify sign-in link", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": false, "openWorldHint": false}
+        "annotations": {"readOnlyHint": true, "destructiveHint": false, "idempotentHint": false, "openWorldHint": false}
     })
 }
 
@@ -24,12 +24,12 @@ pub fn authenticate_definition() -> Value {
     json!({
         "name": "authenticate",
         "title": "Finish Spotify sign-in",
-        "description": "Finish a sign-in started with get_auth_url when the browser could not load the page it was sent back to: pass the full address from the browser's address bar (it contains code= and state=).",
+        "description": "Finish a get_auth_url sign-in whose browser could not load the final page: pass that page's full address (with code= and state=).",
         "inputSchema": object_schema(json!({
-            "callback_url": {"type": "string", "minLength": 1, "maxLength": 8192, "description": "The full URL the browser was redirected to after signing in to Spotify."}
+            "callback_url": {"type": "string", "minLength": 1, "maxLength": 8192, "description": "The browser's final address"}
         }), &["callback_url"]),
         "outputSchema": {"type": "object", "properties": {"linked": {"type": "boolean"}}, "required": ["linked"]},
-        "annotations": {"title": "Finish Spotify sign-in", "readOnlyHint": false, "destructiveHint": false, "idempotentHint": false, "openWorldHint": true}
+        "annotations": {"readOnlyHint": false, "destructiveHint": false, "idempotentHint": false, "openWorldHint": true}
     })
 }
 
@@ -60,10 +60,10 @@ pub fn forget_me_definition() -> Value {
     json!({
         "name": "forget_me",
         "title": "Delete all my data",
-        "description": "Delete everything this server stores for the user: their Spotify sign-in and every app's access, this connection included. Only when the user explicitly asks; pass confirm: true.",
+        "description": "Delete everything stored for the user: their Spotify sign-in and every app's access, this one included. Only on the user's explicit request.",
         "inputSchema": object_schema(json!({"confirm": {"type": "boolean", "const": true, "description": "Must be true: the user asked to delete their data."}}), &["confirm"]),
         "outputSchema": {"type": "object", "properties": {"deleted_items": {"type": "integer"}}, "required": ["deleted_items"]},
-        "annotations": {"title": "Delete all my data", "readOnlyHint": false, "destructiveHint": true, "idempotentHint": true, "openWorldHint": false}
+        "annotations": {"readOnlyHint": false, "destructiveHint": true, "idempotentHint": true, "openWorldHint": false}
     })
 }
 
@@ -92,15 +92,15 @@ pub fn get_auth_status_definition() -> Value {
     json!({
         "name": "get_auth_status",
         "title": "Spotify link status",
-        "description": "Whether this connection is linked to Spotify, as whom, through which Spotify app, with which capabilities and permissions, since when, and when Spotify will require a new sign-in. Includes a sign-in link when something is missing.",
+        "description": "Linked to Spotify or not: as whom, through which app, with which capabilities and permissions, since when, when a new sign-in is due; a sign-in link if something is missing.",
         "inputSchema": {"type": "object", "properties": {}, "additionalProperties": false},
         "outputSchema": {"type": "object", "properties": {
             "linked": {"type": "boolean"}, "spotify_user": {"type": ["object", "null"]},
-            "app": {"type": ["string", "null"]}, "capabilities": {"type": "array", "items": {"type": "string"}},
-            "scopes": {"type": "array", "items": {"type": "string"}}, "missing_scopes": {"type": "array", "items": {"type": "string"}},
+            "app": {"type": ["string", "null"]}, "capabilities": {"type": "array"},
+            "scopes": {"type": "array"}, "missing_scopes": {"type": "array"},
             "linked_at": {"type": ["string", "null"]}, "sign_in_again_by": {"type": ["string", "null"]}, "auth_url": {"type": ["string", "null"]}
-        }, "required": ["linked", "capabilities", "scopes", "missing_scopes"]},
-        "annotations": {"title": "Spotify link status", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false}
+        }, "required": ["linked", "scopes", "missing_scopes"]},
+        "annotations": {"readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false}
     })
 }
 

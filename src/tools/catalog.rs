@@ -1,45 +1,56 @@
-//! Catalogue details (track, album with its tracks, artist with albums, show with episodes,
-//! episode) and a search over every item type. One Spotify call each, except get_artist:
-//! two (the artist, then their albums: no single endpoint gives both).
+//! `get_item`: catalogue details by URI (track, album with its tracks, artist with albums,
+//! show with episodes, episode), and `search` over every item type. One Spotify call each,
+//! except an artist: two (the artist, then their albums: no single endpoint gives both).
 
 use crate::core::platform::Platform;
 use crate::mcp::model::ToolResult;
 use crate::tools::library::{compact_album, compact_artist};
 use crate::tools::search::{compact_track, parse_query, SearchQuery, MAX_LIMIT};
-use crate::tools::{check_known, errors, ids, object_schema, Toolbox};
+use crate::tools::{check_known, errors, ids, object_schema, output, tool, Toolbox, READS};
 use serde_json::{json, Value};
 
 const TYPES: &[&str] = &["track", "album", "artist", "playlist", "show", "episode"];
+/// What `get_item` opens (playlists have their own tool, under the playlists capability).
+const ITEM_KINDS: &[&str] = &["track", "album", "artist", "show", "episode"];
 
-fn item_tool(name: &str, title: &str, kind: &str, description: &str) -> Value {
-    json!({"name": name, "title": title, "description": description,
-           "inputSchema": object_schema(json!({kind: {"type": "string", "description": format!("{kind} URI, open.spotify.com link or id")}}), &[kind]),
-           "outputSchema": {"type": "object", "properties": {"id": {"type": "string"}, "uri": {"type": "string"}, "name": {"type": "string"}}, "required": ["id", "uri", "name"]},
-           "annotations": {"title": title, "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": true}})
+pub fn search_definition() -> Value {
+    tool(
+        "search",
+        "Search Spotify",
+        "Search several item types at once (default: track). At most 10 per type; page with offset.",
+        object_schema(
+            json!({
+                "query": {"type": "string", "minLength": 1, "maxLength": 500},
+                "types": {"type": "array", "items": {"type": "string", "enum": TYPES}, "minItems": 1},
+                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 5},
+                "offset": {"type": "integer", "minimum": 0, "maximum": 1000},
+                "market": {"type": "string", "pattern": "^[A-Z]{2}$"}
+            }),
+            &["query"],
+        ),
+        output(
+            json!({"query": {"type": "string"}, "results": {"type": "object"}, "note": {"type": "string"}}),
+            &["query", "results"],
+        ),
+        READS,
+    )
 }
 
-pub fn definitions() -> Vec<Value> {
-    vec![
-        json!({
-            "name": "search",
-            "title": "Search Spotify",
-            "description": "Search Spotify for tracks, albums, artists, playlists, shows or episodes (several types at once). At most 10 results per type; page with offset. For tracks only, search_tracks gives the same with fewer arguments.",
-            "inputSchema": object_schema(json!({
-                "query": {"type": "string", "minLength": 1, "maxLength": 500},
-                "types": {"type": "array", "items": {"type": "string", "enum": TYPES}, "minItems": 1, "uniqueItems": true, "default": ["track"]},
-                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 5},
-                "offset": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 0},
-                "market": {"type": "string", "pattern": "^[A-Z]{2}$"}
-            }), &["query"]),
-            "outputSchema": {"type": "object", "properties": {"query": {"type": "string"}, "results": {"type": "object"}, "note": {"type": "string"}}, "required": ["query", "results"]},
-            "annotations": {"title": "Search Spotify", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": true}
-        }),
-        item_tool("get_track", "Track details", "track", "A track's details: name, artists, album, duration, explicit flag."),
-        item_tool("get_album", "Album details", "album", "An album's details with its track list (zero-based positions, for play with offset)."),
-        item_tool("get_artist", "Artist details", "artist", "An artist's details, genres and albums. (Spotify no longer offers related artists or artist top tracks to apps like this one.)"),
-        item_tool("get_show", "Podcast details", "show", "A podcast show's details and its latest episodes."),
-        item_tool("get_episode", "Episode details", "episode", "A podcast episode's details."),
-    ]
+pub fn get_item_definition() -> Value {
+    tool(
+        "get_item",
+        "Item details",
+        "A track, album (with tracks, zero-based), artist (with genres, albums), show (with episodes) or episode; the URI or link says which.",
+        object_schema(
+            json!({
+                "uri": {"type": "string", "description": "spotify: URI or open.spotify.com link; a bare id needs type"},
+                "type": {"type": "string", "enum": ITEM_KINDS}
+            }),
+            &["uri"],
+        ),
+        output(json!({"type": {"type": "string"}, "id": {"type": "string"}, "uri": {"type": "string"}, "name": {"type": "string"}}), &["type", "id", "uri", "name"]),
+        READS,
+    )
 }
 
 fn compact_episode(e: &Value) -> Value {
@@ -67,18 +78,44 @@ pub fn compact_item(kind: &str, v: &Value) -> Value {
 }
 
 pub async fn call<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Option<ToolResult> {
-    let kind = match name {
-        "search" => "",
-        "get_track" => "track",
-        "get_album" => "album",
-        "get_artist" => "artist",
-        "get_show" => "show",
-        "get_episode" => "episode",
+    let result = match name {
+        "search" => search(tb, args).await,
+        "get_item" => get_item(tb, args).await,
         _ => return None,
     };
-    Some(match if kind.is_empty() { search(tb, args).await } else { details(tb, kind, args).await } {
+    Some(match result {
         Ok(r) | Err(r) => r,
     })
+}
+
+/// The `(kind, id)` that `get_item`'s `uri` and optional `type` name.
+fn item_ref(args: &Value) -> Result<(String, String), ToolResult> {
+    check_known(args, &["uri", "type"])?;
+    let raw = args.get("uri").and_then(Value::as_str).map(str::trim).filter(|u| !u.is_empty()).ok_or_else(|| {
+        ToolResult::error("uri is required: a spotify: URI or open.spotify.com link (a bare id needs type).")
+    })?;
+    let hint = match args.get("type") {
+        None | Some(Value::Null) => None,
+        Some(t) => match t.as_str() {
+            Some(t) if ITEM_KINDS.contains(&t) => Some(t),
+            _ => return Err(ToolResult::error(format!("type must be one of: {}.", ITEM_KINDS.join(", ")))),
+        },
+    };
+    let bare = !raw.starts_with("spotify:") && !raw.starts_with("http://") && !raw.starts_with("https://");
+    if bare && hint.is_none() {
+        return Err(ToolResult::error(format!(
+            "{raw:?} is a bare id, which does not say what it is: add type ({}), or pass a spotify: URI or open.spotify.com link.",
+            ITEM_KINDS.join(", ")
+        )));
+    }
+    let (kind, id) = ids::parse(raw, hint, ids::KINDS).map_err(ToolResult::error)?;
+    if kind == "playlist" {
+        return Err(ToolResult::error("get_item does not open playlists: use get_playlist."));
+    }
+    if let Some(h) = hint.filter(|h| *h != kind) {
+        return Err(ToolResult::error(format!("uri names a {kind}, but type says {h}.")));
+    }
+    Ok((kind, id))
 }
 
 async fn search<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Result<ToolResult, ToolResult> {
@@ -125,13 +162,9 @@ async fn search<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Result<ToolRe
     Ok(ToolResult::ok(text.trim_end().to_string(), out))
 }
 
-async fn details<P: Platform>(tb: &Toolbox<'_, P>, kind: &str, args: &Value) -> Result<ToolResult, ToolResult> {
-    check_known(args, &[kind])?;
-    let raw = args
-        .get(kind)
-        .and_then(Value::as_str)
-        .ok_or_else(|| ToolResult::error(format!("{kind} is required: a URI, link or id.")))?;
-    let (_, id) = ids::parse(raw, Some(kind), &[kind]).map_err(ToolResult::error)?;
+async fn get_item<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Result<ToolResult, ToolResult> {
+    let (kind, id) = item_ref(args)?;
+    let kind = kind.as_str();
     let mut session = tb.session().await?;
     let not_found = |e| match e {
         crate::spotify::session::SessionError::Spotify(crate::spotify::SpotifyError::NotFound { .. }) => {
@@ -148,6 +181,7 @@ async fn details<P: Platform>(tb: &Toolbox<'_, P>, kind: &str, args: &Value) -> 
         }
     };
     let mut out = compact_item(kind, &v);
+    out["type"] = json!(kind);
     let mut text = format!("{} {}", out["name"].as_str().unwrap_or("?"), out["uri"].as_str().unwrap_or(""));
     match kind {
         "album" => {
@@ -198,4 +232,35 @@ async fn details<P: Platform>(tb: &Toolbox<'_, P>, kind: &str, args: &Value) -> 
     }
     tb.count(&session);
     Ok(ToolResult::ok(text, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(args: Value) -> String {
+        match item_ref(&args) {
+            Err(e) => e.to_json()["content"][0]["text"].as_str().unwrap().to_string(),
+            Ok(r) => panic!("accepted {r:?}"),
+        }
+    }
+
+    #[test]
+    fn the_kind_comes_from_the_uri_or_the_type_hint() {
+        let want = |k: &str| Ok::<_, ()>((k.to_string(), "6i6folBtxKV28WX3msQ4FE".to_string()));
+        let ok = |args: Value| item_ref(&args).map_err(|_| ());
+        assert_eq!(ok(json!({"uri": "spotify:album:6i6folBtxKV28WX3msQ4FE"})), want("album"));
+        assert_eq!(ok(json!({"uri": "https://open.spotify.com/show/6i6folBtxKV28WX3msQ4FE?si=x"})), want("show"));
+        assert_eq!(ok(json!({"uri": "6i6folBtxKV28WX3msQ4FE", "type": "artist"})), want("artist"));
+        assert_eq!(ok(json!({"uri": "spotify:episode:6i6folBtxKV28WX3msQ4FE", "type": "episode"})), want("episode"));
+        assert!(refused(json!({"uri": "6i6folBtxKV28WX3msQ4FE"})).contains("bare id"));
+        assert!(refused(json!({"uri": "spotify:track:6i6folBtxKV28WX3msQ4FE", "type": "album"}))
+            .contains("type says album"));
+        assert!(refused(json!({"uri": "spotify:playlist:6i6folBtxKV28WX3msQ4FE"})).contains("get_playlist"));
+        assert!(refused(json!({"uri": "x", "type": "genre"})).contains("type must be one of"));
+        assert!(refused(json!({})).contains("uri is required"));
+        assert!(
+            refused(json!({"uri": "spotify:track:6i6folBtxKV28WX3msQ4FE", "album": "x"})).contains("Unknown argument")
+        );
+    }
 }

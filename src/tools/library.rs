@@ -1,118 +1,132 @@
-//! Library and history: saved tracks and albums, save/remove/check any item by URI (the
-//! February 2026 `/me/library` endpoints), recently played, top items, followed artists.
-//! One Spotify call each.
+//! Library and history: `get_library` lists saved tracks or albums, recently played, top
+//! tracks or artists, followed artists; save/remove/check any item by URI (the February
+//! 2026 `/me/library` endpoints). One Spotify call each.
 
 use crate::core::platform::Platform;
 use crate::mcp::model::ToolResult;
 use crate::tools::search::compact_track;
-use crate::tools::{check_known, errors, ids, object_schema, Toolbox};
+use crate::tools::{check_applies, check_known, errors, ids, mode, object_schema, output, tool, Toolbox, READS};
 use serde_json::{json, Value};
 
-fn tool(name: &str, title: &str, description: &str, input: Value, read_only: bool, destructive: bool) -> Value {
-    json!({"name": name, "title": title, "description": description, "inputSchema": input,
-           "outputSchema": {"type": "object"},
-           "annotations": {"title": title, "readOnlyHint": read_only, "destructiveHint": destructive, "idempotentHint": true, "openWorldHint": true}})
-}
-
-fn paging() -> Value {
-    json!({"limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}, "offset": {"type": "integer", "minimum": 0, "default": 0}})
-}
-
-fn with(mut base: Value, extra: Value) -> Value {
-    if let (Some(b), Some(e)) = (base.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    base
-}
-
 fn uris_prop() -> Value {
-    json!({"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 40,
-           "description": "Spotify URIs or open.spotify.com links of tracks, albums, artists, playlists, shows or episodes."})
+    json!({"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 40})
 }
+
+/// What `get_library` lists: one Spotify endpoint and scope each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    SavedTracks,
+    SavedAlbums,
+    RecentlyPlayed,
+    TopTracks,
+    TopArtists,
+    FollowedArtists,
+}
+
+/// Every scope `get_library` may need (one per kind).
+pub const READ_SCOPES: &[&str] =
+    &["user-library-read", "user-read-recently-played", "user-top-read", "user-follow-read"];
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::SavedTracks,
+        Kind::SavedAlbums,
+        Kind::RecentlyPlayed,
+        Kind::TopTracks,
+        Kind::TopArtists,
+        Kind::FollowedArtists,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::SavedTracks => "saved_tracks",
+            Kind::SavedAlbums => "saved_albums",
+            Kind::RecentlyPlayed => "recently_played",
+            Kind::TopTracks => "top_tracks",
+            Kind::TopArtists => "top_artists",
+            Kind::FollowedArtists => "followed_artists",
+        }
+    }
+
+    /// The Spotify scope listing this kind needs.
+    pub fn scope(self) -> &'static [&'static str] {
+        match self {
+            Kind::SavedTracks | Kind::SavedAlbums => &READ_SCOPES[0..1],
+            Kind::RecentlyPlayed => &READ_SCOPES[1..2],
+            Kind::TopTracks | Kind::TopArtists => &READ_SCOPES[2..3],
+            Kind::FollowedArtists => &READ_SCOPES[3..4],
+        }
+    }
+
+    /// The arguments this kind takes besides `kind`.
+    fn takes(self) -> &'static [&'static str] {
+        match self {
+            Kind::SavedTracks | Kind::SavedAlbums => &["limit", "offset"],
+            Kind::RecentlyPlayed => &["limit"],
+            Kind::TopTracks | Kind::TopArtists => &["limit", "offset", "time_range"],
+            Kind::FollowedArtists => &["limit", "after"],
+        }
+    }
+
+    fn names() -> Vec<&'static str> {
+        Kind::ALL.iter().map(|k| k.name()).collect()
+    }
+}
+
+const TIME_RANGES: &[&str] = &["short_term", "medium_term", "long_term"];
 
 pub fn definitions() -> Vec<Value> {
-    let output = |props: Value, required: &[&str]| json!({"type": "object", "properties": props, "required": required});
-    let mut defs = vec![
-        tool("get_saved_tracks", "Liked songs", "List the user's saved (liked) tracks, newest first.", object_schema(paging(), &[]), true, false),
-        tool("get_saved_albums", "Saved albums", "List the albums the user saved, newest first.", object_schema(paging(), &[]), true, false),
+    let done = output(json!({"ok": {"type": "boolean"}, "uris": {"type": "array"}}), &["ok", "uris"]);
+    let uris_only = object_schema(json!({"uris": uris_prop()}), &["uris"]);
+    vec![
+        tool(
+            "get_library",
+            "My library",
+            "saved_tracks (liked), saved_albums, recently_played, top_tracks, top_artists (time_range: short_term ~4 weeks, medium_term 6 months, long_term years), followed_artists (page with after).",
+            object_schema(
+                json!({
+                    "kind": {"type": "string", "enum": Kind::names()},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20},
+                    "offset": {"type": "integer", "minimum": 0},
+                    "time_range": {"type": "string", "enum": TIME_RANGES, "default": "medium_term"},
+                    "after": {"type": "string"}
+                }),
+                &["kind"],
+            ),
+            output(
+                json!({"kind": {"type": "string"}, "total": {"type": ["integer", "null"]}, "items": {"type": "array"}}),
+                &["kind", "items"],
+            ),
+            READS,
+        ),
+        tool(
+            "check_saved",
+            "Is it saved?",
+            "Whether items are in the user's library (liked, saved or followed).",
+            uris_only.clone(),
+            output(
+                json!({"items": {"type": "array", "items": {"type": "object", "properties": {"uri": {"type": "string"}, "saved": {"type": "boolean"}}}}}),
+                &["items"],
+            ),
+            READS,
+        ),
         tool(
             "save_to_library",
             "Save / follow",
-            "Save items to the user's library: tracks (like), albums, shows, episodes; artists and playlists are followed. Up to 40 at once.",
-            object_schema(json!({"uris": uris_prop()}), &["uris"]),
-            false,
-            false,
+            "Save tracks (like), albums, shows, episodes; follow artists and playlists. Up to 40.",
+            uris_only.clone(),
+            done.clone(),
+            [false, false, true],
         ),
         tool(
             "remove_from_library",
             "Remove / unfollow",
-            "Remove items from the user's library (unlike tracks, unsave albums, unfollow artists or playlists). Up to 40 at once.",
-            object_schema(json!({"uris": uris_prop()}), &["uris"]),
-            false,
-            true,
+            "Unlike tracks, unsave albums, shows, episodes; unfollow artists and playlists. Up to 40.",
+            uris_only,
+            done,
+            [false, true, true],
         ),
-        tool("check_saved", "Is it saved?", "Check whether items are in the user's library (liked, saved or followed).", object_schema(json!({"uris": uris_prop()}), &["uris"]), true, false),
-        tool(
-            "get_recently_played",
-            "Recently played",
-            "The tracks the user played most recently, newest first.",
-            object_schema(json!({"limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}}), &[]),
-            true,
-            false,
-        ),
-        tool(
-            "get_top_items",
-            "Top tracks / artists",
-            "The user's most played tracks or artists over a time range: short_term (about 4 weeks), medium_term (6 months, default), long_term (years).",
-            object_schema(
-                with(
-                    paging(),
-                    json!({"type": {"type": "string", "enum": ["tracks", "artists"]}, "time_range": {"type": "string", "enum": ["short_term", "medium_term", "long_term"], "default": "medium_term"}}),
-                ),
-                &["type"],
-            ),
-            true,
-            false,
-        ),
-        tool(
-            "get_followed_artists",
-            "Followed artists",
-            "List the artists the user follows.",
-            object_schema(json!({"limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}}), &[]),
-            true,
-            false,
-        ),
-    ];
-    let track_list = output(
-        json!({"total": {"type": "integer"}, "tracks": {"type": "array", "items": {"type": "object"}}}),
-        &["tracks"],
-    );
-    let album_list = output(
-        json!({"total": {"type": "integer"}, "albums": {"type": "array", "items": {"type": "object"}}}),
-        &["albums"],
-    );
-    let done = output(
-        json!({"ok": {"type": "boolean"}, "uris": {"type": "array", "items": {"type": "string"}}}),
-        &["ok", "uris"],
-    );
-    let checked = output(
-        json!({"items": {"type": "array", "items": {"type": "object", "properties": {"uri": {"type": "string"}, "saved": {"type": "boolean"}}}}}),
-        &["items"],
-    );
-    let top = output(
-        json!({"type": {"type": "string"}, "time_range": {"type": "string"}, "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}),
-        &["items"],
-    );
-    let artists = output(
-        json!({"total": {"type": "integer"}, "artists": {"type": "array", "items": {"type": "object"}}}),
-        &["artists"],
-    );
-    for (d, o) in
-        defs.iter_mut().zip([track_list.clone(), album_list, done.clone(), done, checked, track_list, top, artists])
-    {
-        d["outputSchema"] = o;
-    }
-    defs
+    ]
 }
 
 pub fn compact_album(a: &Value) -> Value {
@@ -171,137 +185,193 @@ fn names(items: &[Value]) -> String {
         .collect()
 }
 
+/// A validated `get_library` call.
+struct Listing {
+    kind: Kind,
+    path: &'static str,
+    query: Vec<(&'static str, String)>,
+}
+
+fn listing(args: &Value) -> Result<Listing, ToolResult> {
+    check_known(args, &["kind", "limit", "offset", "time_range", "after"])?;
+    let names = Kind::names();
+    let name = mode(args, "kind", &names)?;
+    let kind = Kind::ALL.into_iter().find(|k| k.name() == name).unwrap_or(Kind::SavedTracks);
+    check_applies(args, "kind", name, kind.takes())?;
+    let mut query = vec![("limit", limit(args, 20)?.to_string())];
+    if kind.takes().contains(&"offset") {
+        query.push(("offset", offset(args)?.to_string()));
+    }
+    let path = match kind {
+        Kind::SavedTracks => "/v1/me/tracks",
+        Kind::SavedAlbums => "/v1/me/albums",
+        Kind::RecentlyPlayed => "/v1/me/player/recently-played",
+        Kind::TopTracks | Kind::TopArtists => {
+            let range = match args.get("time_range") {
+                None | Some(Value::Null) => "medium_term",
+                Some(r) => r
+                    .as_str()
+                    .filter(|r| TIME_RANGES.contains(r))
+                    .ok_or_else(|| ToolResult::error("time_range must be short_term, medium_term or long_term."))?,
+            };
+            query.push(("time_range", range.to_string()));
+            if kind == Kind::TopTracks {
+                "/v1/me/top/tracks"
+            } else {
+                "/v1/me/top/artists"
+            }
+        }
+        Kind::FollowedArtists => {
+            query.push(("type", "artist".into()));
+            if let Some(after) = args.get("after") {
+                let raw = after.as_str().ok_or_else(|| ToolResult::error("after must be an artist id."))?;
+                query.push(("after", ids::parse(raw, Some("artist"), &["artist"]).map_err(ToolResult::error)?.1));
+            }
+            "/v1/me/following"
+        }
+    };
+    Ok(Listing { kind, path, query })
+}
+
+fn param<'q>(query: &'q [(&str, String)], key: &str) -> Option<&'q str> {
+    query.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+}
+
 pub async fn call<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Option<ToolResult> {
-    let known: &[&str] = match name {
-        "get_saved_tracks" | "get_saved_albums" => &["limit", "offset"],
-        "save_to_library" | "remove_from_library" | "check_saved" => &["uris"],
-        "get_recently_played" | "get_followed_artists" => &["limit"],
-        "get_top_items" => &["type", "time_range", "limit", "offset"],
+    let result = match name {
+        "get_library" => get_library(tb, args).await,
+        "save_to_library" | "remove_from_library" | "check_saved" => edit(tb, name, args).await,
         _ => return None,
     };
-    Some(match run(tb, name, args, known).await {
+    Some(match result {
         Ok(r) | Err(r) => r,
     })
 }
 
-async fn run<P: Platform>(
-    tb: &Toolbox<'_, P>,
-    name: &str,
-    args: &Value,
-    known: &[&str],
-) -> Result<ToolResult, ToolResult> {
-    check_known(args, known)?;
-    let (method, path, query): (&str, String, Vec<(&str, String)>) = match name {
-        "get_saved_tracks" => (
-            "GET",
-            "/v1/me/tracks".into(),
-            vec![("limit", limit(args, 20)?.to_string()), ("offset", offset(args)?.to_string())],
-        ),
-        "get_saved_albums" => (
-            "GET",
-            "/v1/me/albums".into(),
-            vec![("limit", limit(args, 20)?.to_string()), ("offset", offset(args)?.to_string())],
-        ),
-        "save_to_library" => ("PUT", "/v1/me/library".into(), vec![("uris", uris(args)?.join(","))]),
-        "remove_from_library" => ("DELETE", "/v1/me/library".into(), vec![("uris", uris(args)?.join(","))]),
-        "check_saved" => ("GET", "/v1/me/library/contains".into(), vec![("uris", uris(args)?.join(","))]),
-        "get_recently_played" => {
-            ("GET", "/v1/me/player/recently-played".into(), vec![("limit", limit(args, 20)?.to_string())])
-        }
-        "get_followed_artists" => {
-            ("GET", "/v1/me/following".into(), vec![("type", "artist".into()), ("limit", limit(args, 20)?.to_string())])
-        }
-        "get_top_items" => {
-            let kind = match args.get("type").and_then(Value::as_str) {
-                Some(k @ ("tracks" | "artists")) => k,
-                _ => return Err(ToolResult::error("type must be \"tracks\" or \"artists\".")),
-            };
-            let range = match args.get("time_range").and_then(Value::as_str) {
-                None => "medium_term",
-                Some(r @ ("short_term" | "medium_term" | "long_term")) => r,
-                Some(_) => return Err(ToolResult::error("time_range must be short_term, medium_term or long_term.")),
-            };
-            (
-                "GET",
-                format!("/v1/me/top/{kind}"),
-                vec![
-                    ("time_range", range.into()),
-                    ("limit", limit(args, 10)?.to_string()),
-                    ("offset", offset(args)?.to_string()),
-                ],
-            )
-        }
-        _ => return Err(ToolResult::error("unknown tool")),
-    };
+async fn get_library<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Result<ToolResult, ToolResult> {
+    let Listing { kind, path, query } = listing(args)?;
+    tb.require(kind.scope());
     let mut session = tb.session().await?;
-    let result = session.call(method, &path, &query, None).await;
+    let result = session.call("GET", path, &query, None).await;
     tb.count(&session);
     let v = result.map_err(|e| errors::describe(tb.ctx, &tb.principal.uk, e))?;
-    let total = v["total"].as_u64();
-    Ok(match name {
-        "get_saved_tracks" => {
-            let tracks: Vec<Value> = each(&v["items"], |i| compact_track(&i["track"]));
-            ToolResult::ok(
-                format!("{} of {} liked songs:{}", tracks.len(), total.unwrap_or(0), names(&tracks)),
-                json!({"total": total, "tracks": tracks}),
-            )
+    let (items, total, text): (Vec<Value>, Value, String) = match kind {
+        Kind::SavedTracks => {
+            let tracks = each(&v["items"], |i| compact_track(&i["track"]));
+            let text =
+                format!("{} of {} liked songs:{}", tracks.len(), v["total"].as_u64().unwrap_or(0), names(&tracks));
+            (tracks, v["total"].clone(), text)
         }
-        "get_saved_albums" => {
-            let albums: Vec<Value> = each(&v["items"], |i| compact_album(&i["album"]));
-            ToolResult::ok(
-                format!("{} of {} saved albums:{}", albums.len(), total.unwrap_or(0), names(&albums)),
-                json!({"total": total, "albums": albums}),
-            )
+        Kind::SavedAlbums => {
+            let albums = each(&v["items"], |i| compact_album(&i["album"]));
+            let text =
+                format!("{} of {} saved albums:{}", albums.len(), v["total"].as_u64().unwrap_or(0), names(&albums));
+            (albums, v["total"].clone(), text)
         }
-        "save_to_library" | "remove_from_library" => {
-            let list: Vec<String> = query[0].1.split(',').map(str::to_string).collect();
-            let verb = if name == "save_to_library" { "Saved" } else { "Removed" };
-            ToolResult::ok(format!("{verb} {} item(s).", list.len()), json!({"ok": true, "uris": list}))
+        Kind::RecentlyPlayed => {
+            let tracks = each(&v["items"], |i| compact_track(&i["track"]));
+            let text = format!("Recently played:{}", names(&tracks));
+            (tracks, Value::Null, text)
         }
-        "check_saved" => {
-            let list: Vec<&str> = query[0].1.split(',').collect();
-            let flags = v.as_array().cloned().unwrap_or_default();
-            let items: Vec<Value> = list
-                .iter()
-                .zip(flags.iter())
-                .map(|(u, f)| json!({"uri": u, "saved": f.as_bool().unwrap_or(false)}))
-                .collect();
-            let text = items
-                .iter()
-                .map(|i| {
-                    format!(
-                        "{}: {}",
-                        i["uri"].as_str().unwrap_or(""),
-                        if i["saved"] == true { "saved" } else { "not saved" }
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            ToolResult::ok(text, json!({"items": items}))
+        Kind::TopTracks | Kind::TopArtists => {
+            let items =
+                each(&v["items"], |i| if kind == Kind::TopTracks { compact_track(i) } else { compact_artist(i) });
+            let what = if kind == Kind::TopTracks { "tracks" } else { "artists" };
+            let text = format!("Top {what} ({}):{}", param(&query, "time_range").unwrap_or(""), names(&items));
+            (items, v["total"].clone(), text)
         }
-        "get_recently_played" => {
-            let tracks: Vec<Value> = each(&v["items"], |i| compact_track(&i["track"]));
-            ToolResult::ok(format!("Recently played:{}", names(&tracks)), json!({"tracks": tracks}))
+        Kind::FollowedArtists => {
+            let artists = each(&v["artists"]["items"], compact_artist);
+            let text = format!("Following {} artists:{}", v["artists"]["total"].as_u64().unwrap_or(0), names(&artists));
+            (artists, v["artists"]["total"].clone(), text)
         }
-        "get_followed_artists" => {
-            let artists: Vec<Value> = each(&v["artists"]["items"], compact_artist);
-            ToolResult::ok(
-                format!("Following {} artists:{}", artists.len(), names(&artists)),
-                json!({"total": v["artists"]["total"], "artists": artists}),
-            )
+    };
+    let mut out = json!({"kind": kind.name(), "total": total, "items": items});
+    if let Some(o) = param(&query, "offset") {
+        out["offset"] = json!(o.parse::<u64>().unwrap_or(0));
+    }
+    if let Some(r) = param(&query, "time_range") {
+        out["time_range"] = json!(r);
+    }
+    if let Some(next) = v["artists"]["cursors"]["after"].as_str() {
+        out["after"] = json!(next);
+    }
+    Ok(ToolResult::ok(text, out))
+}
+
+async fn edit<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Result<ToolResult, ToolResult> {
+    check_known(args, &["uris"])?;
+    let list = uris(args)?;
+    let (method, path) = match name {
+        "save_to_library" => ("PUT", "/v1/me/library"),
+        "remove_from_library" => ("DELETE", "/v1/me/library"),
+        _ => ("GET", "/v1/me/library/contains"),
+    };
+    let mut session = tb.session().await?;
+    let result = session.call(method, path, &[("uris", list.join(","))], None).await;
+    tb.count(&session);
+    let v = result.map_err(|e| errors::describe(tb.ctx, &tb.principal.uk, e))?;
+    if name != "check_saved" {
+        let verb = if name == "save_to_library" { "Saved" } else { "Removed" };
+        return Ok(ToolResult::ok(format!("{verb} {} item(s).", list.len()), json!({"ok": true, "uris": list})));
+    }
+    let flags = v.as_array().cloned().unwrap_or_default();
+    let items: Vec<Value> =
+        list.iter().zip(flags.iter()).map(|(u, f)| json!({"uri": u, "saved": f.as_bool().unwrap_or(false)})).collect();
+    let text = items
+        .iter()
+        .map(|i| {
+            format!("{}: {}", i["uri"].as_str().unwrap_or(""), if i["saved"] == true { "saved" } else { "not saved" })
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok(ToolResult::ok(text, json!({"items": items})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(r: Result<Listing, ToolResult>) -> String {
+        match r {
+            Err(e) => e.to_json()["content"][0]["text"].as_str().unwrap().to_string(),
+            Ok(_) => panic!("accepted"),
         }
-        _ => {
-            let kind = if path.ends_with("tracks") { "tracks" } else { "artists" };
-            let items: Vec<Value> = v["items"]
-                .as_array()
-                .map(|a| {
-                    a.iter().map(|i| if kind == "tracks" { compact_track(i) } else { compact_artist(i) }).collect()
-                })
-                .unwrap_or_default();
-            ToolResult::ok(
-                format!("Top {kind} ({}):{}", query[0].1, names(&items)),
-                json!({"type": kind, "time_range": query[0].1, "total": total, "items": items}),
-            )
+    }
+
+    #[test]
+    fn each_kind_lists_one_endpoint_with_its_arguments() {
+        let top = listing(&json!({"kind": "top_artists", "limit": 3})).unwrap();
+        assert_eq!(top.path, "/v1/me/top/artists");
+        assert_eq!(param(&top.query, "time_range"), Some("medium_term"));
+        assert_eq!(param(&top.query, "limit"), Some("3"));
+        let followed =
+            listing(&json!({"kind": "followed_artists", "after": "spotify:artist:1dfeR4HaWDbWqFHLkxsg1d"})).unwrap();
+        assert_eq!(param(&followed.query, "after"), Some("1dfeR4HaWDbWqFHLkxsg1d"));
+        assert_eq!(param(&followed.query, "type"), Some("artist"));
+        let recent = listing(&json!({"kind": "recently_played"})).unwrap();
+        assert_eq!((recent.path, param(&recent.query, "offset")), ("/v1/me/player/recently-played", None));
+        for (args, needle) in [
+            (json!({}), "kind is required"),
+            (json!({"kind": "genres"}), "one of: saved_tracks"),
+            (json!({"kind": "saved_tracks", "limit": 500}), "1 to 50"),
+            (json!({"kind": "recently_played", "offset": 5}), "offset does not apply to kind recently_played"),
+            (json!({"kind": "saved_albums", "time_range": "long_term"}), "time_range does not apply"),
+            (json!({"kind": "top_tracks", "time_range": "forever"}), "short_term"),
+            (json!({"kind": "followed_artists", "after": "not an id"}), "expected a Spotify artist"),
+            (json!({"kind": "saved_tracks", "type": "tracks"}), "Unknown argument \"type\""),
+        ] {
+            let msg = refused(listing(&args));
+            assert!(msg.contains(needle), "{args}: {msg}");
         }
-    })
+    }
+
+    #[test]
+    fn each_kind_needs_only_its_scope() {
+        for kind in Kind::ALL {
+            assert_eq!(kind.scope().len(), 1, "{}", kind.name());
+        }
+        assert_eq!(Kind::TopTracks.scope(), ["user-top-read"]);
+        assert_eq!(Kind::FollowedArtists.scope(), ["user-follow-read"]);
+    }
 }

@@ -1,5 +1,9 @@
 //! The MCP tools: definitions (schemas, annotations) and their handlers. A tool sees the
 //! caller only through a [`Toolbox`] and Spotify only through a `SpotifySession`.
+//!
+//! Families of near-identical tools are folded into one tool with a mode argument
+//! (`control_playback` `command`, `get_library` `kind`, `edit_playlist_items` `action`,
+//! `get_item` by URI), so the whole list stays small enough for clients that cap tools.
 pub mod auth;
 pub mod catalog;
 pub mod errors;
@@ -20,6 +24,7 @@ use crate::oauth::bearer::Principal;
 use crate::spotify::session::SpotifySession;
 use serde_json::{json, Value};
 use std::cell::Cell;
+use std::sync::OnceLock;
 
 /// The tools of one request for one caller.
 pub struct Toolbox<'a, P: Platform> {
@@ -33,24 +38,20 @@ pub struct Toolbox<'a, P: Platform> {
     pub warnings: std::cell::RefCell<Vec<&'static str>>,
 }
 
-/// The Spotify scopes each tool needs; sign-in asks for all of them (spotify::scopes).
+/// The Spotify scopes each tool needs; sign-in asks for those of the granted capabilities
+/// (`Capability::spotify_scopes`). `get_library` needs only its kind's scope
+/// (`library::Kind::scope`); this is every scope it may need.
 pub fn scopes_for(tool: &str) -> &'static [&'static str] {
     match tool {
         "get_playback_state" | "get_devices" | "get_queue" => &["user-read-playback-state"],
-        "play" | "pause" | "skip_next" | "skip_previous" | "seek" | "set_volume" | "set_shuffle" | "set_repeat"
-        | "transfer_playback" | "add_to_queue" => &["user-modify-playback-state"],
-        "get_saved_tracks" | "get_saved_albums" | "check_saved" => &["user-library-read"],
+        "play" | "control_playback" | "add_to_queue" => &["user-modify-playback-state"],
+        "get_library" => library::READ_SCOPES,
+        "check_saved" => &["user-library-read"],
         "save_to_library" | "remove_from_library" => &["user-library-modify"],
-        "get_recently_played" => &["user-read-recently-played"],
-        "get_top_items" => &["user-top-read"],
-        "get_followed_artists" => &["user-follow-read"],
         "get_my_playlists" | "get_playlist" => &["playlist-read-private"],
-        "create_playlist"
-        | "update_playlist"
-        | "add_to_playlist"
-        | "remove_from_playlist"
-        | "reorder_playlist"
-        | "replace_playlist_items" => &["playlist-modify-private", "playlist-modify-public"],
+        "create_playlist" | "update_playlist" | "edit_playlist_items" => {
+            &["playlist-modify-private", "playlist-modify-public"]
+        }
         _ => &[],
     }
 }
@@ -64,6 +65,11 @@ impl<'a, P: Platform> Toolbox<'a, P> {
             needs: Cell::new(&[]),
             warnings: std::cell::RefCell::new(Vec::new()),
         }
+    }
+
+    /// Narrows the scopes the current call needs (a tool whose need depends on its arguments).
+    fn require(&self, scopes: &'static [&'static str]) {
+        self.needs.set(scopes);
     }
 
     /// The caller's Spotify session (one KV read), or the result telling them to link.
@@ -102,59 +108,50 @@ impl<'a, P: Platform> Toolbox<'a, P> {
     }
 }
 
-/// The capability a tool belongs to: `None` for an unknown tool, `Some(None)` for the
-/// tools every connection has (search, catalogue, profile, auth).
-pub fn capability_of(name: &str) -> Option<Option<Capability>> {
-    if !definitions().iter().any(|d| d["name"] == name) {
-        return None;
-    }
-    let scopes = scopes_for(name);
-    Some(Capability::ALL.into_iter().find(|c| scopes.iter().any(|s| c.spotify_scopes().contains(s))))
-}
-
-/// The tools a grant of `granted` lists: built once per isolate per capability set.
-pub fn definitions_for(granted: Capabilities) -> Vec<Value> {
-    static SETS: std::sync::OnceLock<Vec<Vec<Value>>> = std::sync::OnceLock::new();
-    SETS.get_or_init(|| {
-        (0..8u8)
-            .map(|bits| {
-                let set = Capability::ALL
-                    .into_iter()
-                    .filter(|c| bits & (1 << (*c as u8)) != 0)
-                    .fold(Capabilities::NONE, Capabilities::with);
-                definitions()
-                    .into_iter()
-                    .filter(|d| {
-                        capability_of(d["name"].as_str().unwrap_or("")).flatten().is_none_or(|c| set.contains(c))
-                    })
-                    .collect()
-            })
+/// Every tool with the capability that grants it (`None`: every grant has it), in list order.
+/// Built once per isolate: building the schemas on every `tools/list` was measurable CPU.
+fn catalogue() -> &'static [(Option<Capability>, Value)] {
+    static CATALOGUE: OnceLock<Vec<(Option<Capability>, Value)>> = OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        let always =
+            [search::definition(), catalog::search_definition(), catalog::get_item_definition(), profile::definition()];
+        let auth = [
+            auth::get_auth_status_definition(),
+            auth::get_auth_url_definition(),
+            auth::authenticate_definition(),
+            auth::forget_me_definition(),
+        ];
+        let granted = |c: Capability, defs: Vec<Value>| defs.into_iter().map(move |d| (Some(c), d));
+        always
+            .into_iter()
+            .map(|d| (None, d))
+            .chain(granted(Capability::Playback, playback::definitions()))
+            .chain(granted(Capability::Library, library::definitions()))
+            .chain(granted(Capability::Playlists, playlists::definitions()))
+            .chain(auth.into_iter().map(|d| (None, d)))
             .collect()
-    })[granted.index()]
-    .clone()
+    })
 }
 
-/// The tool list, built once per isolate: it is the same for every request and caller,
-/// and building ~40 schemas on every `tools/list` was measurable CPU.
+/// `None`: no such tool. `Some(None)`: every grant has it. `Some(Some(c))`: needs `c`.
+pub fn capability_of(name: &str) -> Option<Option<Capability>> {
+    catalogue().iter().find(|(_, d)| d["name"] == name).map(|(c, _)| *c)
+}
+
+/// The tools a grant of `granted` may see: the always-on ones and those of each granted
+/// capability, in list order. Built once per isolate per set.
+pub fn definitions_for(granted: Capabilities) -> Vec<Value> {
+    static LISTS: [OnceLock<Vec<Value>>; 8] = [const { OnceLock::new() }; 8];
+    LISTS[granted.index()]
+        .get_or_init(|| {
+            catalogue().iter().filter(|(c, _)| c.is_none_or(|c| granted.contains(c))).map(|(_, d)| d.clone()).collect()
+        })
+        .clone()
+}
+
+/// Every tool.
 pub fn definitions() -> Vec<Value> {
-    static DEFINITIONS: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
-    DEFINITIONS.get_or_init(build_definitions).clone()
-}
-
-fn build_definitions() -> Vec<Value> {
-    let mut all = vec![search::definition()];
-    all.extend(catalog::definitions());
-    all.push(profile::definition());
-    all.extend(playback::definitions());
-    all.extend(library::definitions());
-    all.extend(playlists::definitions());
-    all.extend([
-        auth::get_auth_status_definition(),
-        auth::get_auth_url_definition(),
-        auth::authenticate_definition(),
-        auth::forget_me_definition(),
-    ]);
-    all
+    definitions_for(Capabilities::ALL)
 }
 
 impl<P: Platform> ToolHost for Toolbox<'_, P> {
@@ -181,35 +178,48 @@ impl<P: Platform> ToolHost for Toolbox<'_, P> {
 
     async fn call(&self, name: &str, args: &Value) -> Result<ToolResult, RpcError> {
         self.needs.set(scopes_for(name));
-        match name {
-            "search_tracks" => Ok(search::search_tracks(self, args).await),
-            "get_my_profile" => Ok(profile::get_my_profile(self, args).await),
-            "get_auth_url" => Ok(auth::get_auth_url(self)),
-            "authenticate" => Ok(auth::authenticate(self, args).await),
-            "forget_me" => Ok(auth::forget_me(self, args).await),
-            "get_auth_status" => Ok(auth::get_auth_status(self, args).await),
-            _ => {
-                if let Some(result) = catalog::call(self, name, args).await {
-                    return Ok(result);
-                }
-                if let Some(result) = playback::call(self, name, args).await {
-                    return Ok(result);
-                }
-                if let Some(result) = library::call(self, name, args).await {
-                    return Ok(result);
-                }
-                match playlists::call(self, name, args).await {
-                    Some(result) => Ok(result),
-                    None => Err(RpcError::new(INVALID_PARAMS, format!("Unknown tool: {name}"))),
-                }
-            }
-        }
+        let result = match capability_of(name) {
+            None => return Err(RpcError::new(INVALID_PARAMS, format!("Unknown tool: {name}"))),
+            Some(Some(Capability::Playback)) => playback::call(self, name, args).await,
+            Some(Some(Capability::Library)) => library::call(self, name, args).await,
+            Some(Some(Capability::Playlists)) => playlists::call(self, name, args).await,
+            Some(None) => match name {
+                "search_tracks" => Some(search::search_tracks(self, args).await),
+                "get_my_profile" => Some(profile::get_my_profile(self, args).await),
+                "get_auth_url" => Some(auth::get_auth_url(self)),
+                "authenticate" => Some(auth::authenticate(self, args).await),
+                "forget_me" => Some(auth::forget_me(self, args).await),
+                "get_auth_status" => Some(auth::get_auth_status(self, args).await),
+                _ => catalog::call(self, name, args).await,
+            },
+        };
+        result.ok_or_else(|| RpcError::new(INVALID_PARAMS, format!("Unknown tool: {name}")))
     }
 }
 
 /// An object schema that forbids unknown properties (models then learn from the error).
 pub fn object_schema(properties: Value, required: &[&str]) -> Value {
-    json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+    let mut schema = json!({"type": "object", "properties": properties, "additionalProperties": false});
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    schema
+}
+
+/// A tool definition. `hints` are (readOnlyHint, destructiveHint, idempotentHint), chosen
+/// for each tool; every tool built here talks to Spotify (openWorldHint).
+pub fn tool(name: &str, title: &str, description: &str, input: Value, output: Value, hints: [bool; 3]) -> Value {
+    let [read_only, destructive, idempotent] = hints;
+    json!({"name": name, "title": title, "description": description, "inputSchema": input, "outputSchema": output,
+           "annotations": {"readOnlyHint": read_only, "destructiveHint": destructive, "idempotentHint": idempotent, "openWorldHint": true}})
+}
+
+/// Hints of a tool that only reads.
+pub const READS: [bool; 3] = [true, false, true];
+
+/// An output schema: an object with these properties.
+pub fn output(properties: Value, required: &[&str]) -> Value {
+    json!({"type": "object", "properties": properties, "required": required})
 }
 
 /// Rejects arguments the schema does not name, with a message a model can correct from.
@@ -220,15 +230,228 @@ pub fn check_known(args: &Value, known: &[&str]) -> Result<(), ToolResult> {
     Ok(())
 }
 
+/// The mode of a folded tool (`command`, `kind`, `action`): its value among `modes`, or
+/// an error listing them.
+pub fn mode<'v>(args: &'v Value, key: &str, modes: &[&str]) -> Result<&'v str, ToolResult> {
+    match args.get(key).and_then(Value::as_str) {
+        Some(m) if modes.contains(&m) => Ok(m),
+        Some(m) => Err(ToolResult::error(format!("Unknown {key} {m:?}; it must be one of: {}.", modes.join(", ")))),
+        None => Err(ToolResult::error(format!("{key} is required: one of {}.", modes.join(", ")))),
+    }
+}
+
+/// After [`check_known`] for the whole tool: rejects arguments the chosen mode does not take
+/// (`takes` lists them; the mode's own key is always allowed).
+pub fn check_applies(args: &Value, key: &str, mode: &str, takes: &[&str]) -> Result<(), ToolResult> {
+    let extra = args.as_object().and_then(|o| o.keys().find(|k| k.as_str() != key && !takes.contains(&k.as_str())));
+    match extra {
+        None => Ok(()),
+        Some(extra) if takes.is_empty() => {
+            Err(ToolResult::error(format!("{extra} does not apply to {key} {mode}, which takes no other argument.")))
+        }
+        Some(extra) => Err(ToolResult::error(format!(
+            "{extra} does not apply to {key} {mode}, which takes: {}.",
+            takes.join(", ")
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn compact_size(defs: &[Value]) -> usize {
+        serde_json::to_string(defs).unwrap().len()
+    }
+
     /// The README's tool table is what users read: it must list every tool we serve.
     #[test]
     fn readme_lists_every_tool() {
         let readme = include_str!("../../README.md");
-        for tool in super::definitions() {
+        for tool in definitions() {
             let name = tool["name"].as_str().unwrap();
             assert!(readme.contains(&format!("| `{name}` |")), "README's tool table lacks {name}");
+        }
+    }
+
+    /// Clients pay for the list in context, and some cap tools across all servers: the whole
+    /// list stays at most 24 tools and 16,000 bytes of compact JSON.
+    #[test]
+    fn the_tool_list_fits_its_budget() {
+        let all = definitions();
+        let bytes = compact_size(&all);
+        eprintln!("tools/list, everything granted: {} tools, {bytes} bytes", all.len());
+        for tool in &all {
+            eprintln!("  {:<22} {:>5} bytes", tool["name"].as_str().unwrap(), tool.to_string().len());
+        }
+        eprintln!(
+            "  always on: {} tools, {} bytes",
+            definitions_for(Capabilities::NONE).len(),
+            compact_size(&definitions_for(Capabilities::NONE))
+        );
+        for c in Capability::ALL {
+            let only = definitions_for(Capabilities::NONE.with(c));
+            eprintln!("  only {:<9}: {} tools, {} bytes", c.name(), only.len(), compact_size(&only));
+        }
+        assert!(all.len() <= 24, "{} tools", all.len());
+        assert!(bytes <= 16_000, "{bytes} bytes");
+    }
+
+    #[test]
+    fn every_tool_is_complete_and_named_once() {
+        let all = definitions();
+        let mut names = std::collections::HashSet::new();
+        for tool in &all {
+            let name = tool["name"].as_str().unwrap();
+            assert!(names.insert(name), "duplicate {name}");
+            assert!(tool["title"].is_string() && tool["description"].as_str().unwrap().len() > 20, "{name}");
+            assert_eq!(tool["inputSchema"]["type"], "object", "{name}");
+            assert_eq!(tool["inputSchema"]["additionalProperties"], false, "{name}");
+            assert_eq!(tool["outputSchema"]["type"], "object", "{name}");
+            for hint in ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] {
+                assert!(tool["annotations"][hint].is_boolean(), "{name} lacks {hint}");
+            }
+            assert!(capability_of(name).is_some(), "{name}");
+        }
+        for kept in ["search_tracks", "get_auth_url", "authenticate", "get_auth_status"] {
+            assert!(names.contains(kept), "{kept}");
+        }
+        assert_eq!(capability_of("get_track"), None, "old names are gone");
+        // Destructive tools say so.
+        for name in ["edit_playlist_items", "remove_from_library", "forget_me"] {
+            let tool = all.iter().find(|t| t["name"] == name).unwrap();
+            assert_eq!(tool["annotations"]["destructiveHint"], true, "{name}");
+        }
+    }
+
+    #[test]
+    fn lists_follow_the_granted_capabilities() {
+        let none = definitions_for(Capabilities::NONE);
+        let names = |defs: &[Value]| defs.iter().map(|d| d["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&none),
+            [
+                "search_tracks",
+                "search",
+                "get_item",
+                "get_my_profile",
+                "get_auth_status",
+                "get_auth_url",
+                "authenticate",
+                "forget_me"
+            ]
+        );
+        let mut total = none.len();
+        for c in Capability::ALL {
+            let only = definitions_for(Capabilities::NONE.with(c));
+            for d in &only {
+                let name = d["name"].as_str().unwrap();
+                let cap = capability_of(name).unwrap();
+                assert!(cap.is_none() || cap == Some(c), "{name} in the list of {}", c.name());
+            }
+            total += only.len() - none.len();
+        }
+        assert_eq!(total, definitions().len(), "every tool belongs to one capability or none");
+        // Same order whatever the set, and the same answer twice (cached).
+        let pl = Capabilities::NONE.with(Capability::Playback).with(Capability::Playlists);
+        let sub = names(&definitions_for(pl));
+        let all = names(&definitions());
+        assert_eq!(sub, all.iter().filter(|n| sub.contains(n)).cloned().collect::<Vec<_>>());
+        assert_eq!(definitions_for(pl), definitions_for(pl));
+        assert_eq!(capability_of("control_playback"), Some(Some(Capability::Playback)));
+        assert_eq!(capability_of("get_library"), Some(Some(Capability::Library)));
+        assert_eq!(capability_of("edit_playlist_items"), Some(Some(Capability::Playlists)));
+        assert_eq!(capability_of("get_item"), Some(None));
+        assert_eq!(capability_of("nope"), None);
+    }
+
+    /// A tool's Spotify scopes are among those its capability asks for at sign-in.
+    #[test]
+    fn scopes_are_those_of_the_capability() {
+        for tool in definitions() {
+            let name = tool["name"].as_str().unwrap();
+            let asked: Vec<&str> = match capability_of(name).unwrap() {
+                Some(c) => c.spotify_scopes().to_vec(),
+                None => crate::core::capability::BASE_SPOTIFY_SCOPES.to_vec(),
+            };
+            for scope in scopes_for(name) {
+                assert!(asked.contains(scope), "{name} needs {scope}, outside its capability");
+            }
+            assert_eq!(scopes_for(name).is_empty(), capability_of(name).unwrap().is_none(), "{name}");
+        }
+        for kind in library::Kind::ALL {
+            assert!(scopes_for("get_library").contains(&kind.scope()[0]), "{}", kind.name());
+        }
+    }
+
+    #[test]
+    fn mode_arguments_are_checked() {
+        let err =
+            |r: Result<(), ToolResult>| r.unwrap_err().to_json()["content"][0]["text"].as_str().unwrap().to_string();
+        let args = json!({"command": "pause", "volume_percent": 3});
+        assert!(err(check_applies(&args, "command", "pause", &["device"])).contains("volume_percent does not apply"));
+        assert!(check_applies(&json!({"command": "pause", "device": "x"}), "command", "pause", &["device"]).is_ok());
+        let e = mode(&json!({"kind": "genres"}), "kind", &["saved_tracks"]).unwrap_err();
+        assert!(e.to_json()["content"][0]["text"].as_str().unwrap().contains("one of: saved_tracks"));
+        let e = mode(&json!({}), "kind", &["saved_tracks"]).unwrap_err();
+        assert!(e.to_json()["content"][0]["text"].as_str().unwrap().contains("kind is required"));
+    }
+
+    /// The tools folded into today's, by their old names.
+    const OLD_NAMES: &[&str] = &[
+        "get_track",
+        "get_album",
+        "get_artist",
+        "get_show",
+        "get_episode",
+        "pause",
+        "skip_next",
+        "skip_previous",
+        "seek",
+        "set_volume",
+        "set_shuffle",
+        "set_repeat",
+        "transfer_playback",
+        "get_saved_tracks",
+        "get_saved_albums",
+        "get_recently_played",
+        "get_top_items",
+        "get_followed_artists",
+        "add_to_playlist",
+        "remove_from_playlist",
+        "reorder_playlist",
+        "replace_playlist_items",
+    ];
+
+    /// The server instructions and the prompts name only tools that exist.
+    #[test]
+    fn instructions_and_prompts_name_todays_tools() {
+        use crate::mcp::prompts;
+        let mut texts = vec![crate::mcp::server::INFO.instructions.to_string(), prompts::list().to_string()];
+        for (name, args) in [
+            ("discover_similar", json!({"artist": "Queen"})),
+            ("taste_profile", json!({"time_range": "short_term"})),
+            ("build_playlist", json!({"vibe": "jazz", "size": "10"})),
+        ] {
+            texts.push(prompts::get(name, &args).unwrap().to_string());
+        }
+        let tool_words = |text: &str| {
+            text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.contains('_'))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        for text in &texts {
+            for word in tool_words(text) {
+                assert!(!OLD_NAMES.contains(&word.as_str()), "{word} is an old tool name: {text}");
+            }
+        }
+        let all = texts.join(" ");
+        for name in ["get_item", "get_library", "control_playback", "edit_playlist_items", "get_devices"] {
+            assert!(all.contains(name), "{name} is never mentioned");
+        }
+        for old in OLD_NAMES {
+            assert_eq!(capability_of(old), None, "{old}");
         }
     }
 }

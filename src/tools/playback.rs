@@ -1,4 +1,5 @@
-//! Playback: state, play/pause/skip/seek/volume/shuffle/repeat, devices, transfer, queue.
+//! Playback: state, devices, queue, `play`, `control_playback` (pause, resume, next,
+//! previous, seek, volume, shuffle, repeat, transfer) and `add_to_queue`.
 //! One Spotify call each, except: naming a device by name (+1: the device list) and a
 //! "no active device" failure (+1: the device list, so the message can name them).
 
@@ -7,142 +8,242 @@ use crate::mcp::model::ToolResult;
 use crate::spotify::session::{SessionError, SpotifySession};
 use crate::spotify::SpotifyError;
 use crate::tools::search::compact_track;
-use crate::tools::{check_known, errors, ids, object_schema, Toolbox};
+use crate::tools::{check_applies, check_known, errors, ids, mode, object_schema, output, tool, Toolbox, READS};
 use serde_json::{json, Value};
 
-const CONTROL_SCOPE: &str =
-    "Needs Spotify Premium and an active device (open Spotify on a phone, computer or speaker).";
+const CONTROL_SCOPE: &str = "Needs Premium and an active device.";
 
 fn device_prop() -> Value {
-    json!({"type": "string", "maxLength": 200, "description": "Device id or device name (see get_devices); default: the active device."})
+    json!({"type": "string", "description": "Id or name (get_devices); default: active one"})
 }
 
 fn command_output() -> Value {
-    json!({"type": "object", "properties": {"ok": {"type": "boolean"}, "action": {"type": "string"}}, "required": ["ok", "action"]})
+    output(json!({"ok": {"type": "boolean"}, "action": {"type": "string"}}), &["ok", "action"])
 }
 
-fn annotations(title: &str, read_only: bool, idempotent: bool) -> Value {
-    json!({"title": title, "readOnlyHint": read_only, "destructiveHint": false, "idempotentHint": idempotent, "openWorldHint": true})
+/// One `control_playback` command: its name and the arguments it takes besides `device`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    Pause,
+    Resume,
+    Next,
+    Previous,
+    Seek,
+    Volume,
+    Shuffle,
+    Repeat,
+    Transfer,
 }
 
-fn tool(
-    name: &str,
-    title: &str,
-    description: &str,
-    input: Value,
-    output: Value,
-    read_only: bool,
-    idempotent: bool,
-) -> Value {
-    json!({"name": name, "title": title, "description": description, "inputSchema": input, "outputSchema": output,
-           "annotations": annotations(title, read_only, idempotent)})
+impl Command {
+    const ALL: [Command; 9] = [
+        Command::Pause,
+        Command::Resume,
+        Command::Next,
+        Command::Previous,
+        Command::Seek,
+        Command::Volume,
+        Command::Shuffle,
+        Command::Repeat,
+        Command::Transfer,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Command::Pause => "pause",
+            Command::Resume => "resume",
+            Command::Next => "next",
+            Command::Previous => "previous",
+            Command::Seek => "seek",
+            Command::Volume => "volume",
+            Command::Shuffle => "shuffle",
+            Command::Repeat => "repeat",
+            Command::Transfer => "transfer",
+        }
+    }
+
+    fn takes(self) -> &'static [&'static str] {
+        match self {
+            Command::Seek => &["position_ms", "device"],
+            Command::Volume => &["volume_percent", "device"],
+            Command::Shuffle | Command::Repeat => &["state", "device"],
+            Command::Transfer => &["device", "play"],
+            _ => &["device"],
+        }
+    }
+
+    fn names() -> Vec<&'static str> {
+        Command::ALL.iter().map(|c| c.name()).collect()
+    }
+}
+
+/// A validated call: the Spotify request and how its answer is shown.
+struct Request {
+    method: &'static str,
+    path: &'static str,
+    query: Vec<(&'static str, String)>,
+    body: Option<Value>,
+    reply: Reply,
+}
+
+enum Reply {
+    State,
+    Devices,
+    Queue,
+    /// A command that worked: its name (the `action` of the output) and what to say.
+    Done(&'static str, String),
+    /// Playback moved; `play` starts it on the new device.
+    Transfer {
+        play: bool,
+    },
+}
+
+impl Request {
+    fn get(path: &'static str, reply: Reply) -> Request {
+        Request { method: "GET", path, query: Vec::new(), body: None, reply }
+    }
+}
+
+fn control(args: &Value) -> Result<Request, ToolResult> {
+    const KNOWN: &[&str] = &["command", "position_ms", "volume_percent", "state", "device", "play"];
+    check_known(args, KNOWN)?;
+    let names = Command::names();
+    let name = mode(args, "command", &names)?;
+    let command = Command::ALL.into_iter().find(|c| c.name() == name).unwrap_or(Command::Pause);
+    check_applies(args, "command", name, command.takes())?;
+    let missing = |what: &str| ToolResult::error(format!("command {name} needs {what}."));
+    let mut query = Vec::new();
+    let (method, path, done) = match command {
+        Command::Pause => ("PUT", "/v1/me/player/pause", "Paused.".to_string()),
+        Command::Resume => ("PUT", "/v1/me/player/play", "Resumed playback.".to_string()),
+        Command::Next => ("POST", "/v1/me/player/next", "Skipped to the next track.".to_string()),
+        Command::Previous => ("POST", "/v1/me/player/previous", "Went back to the previous track.".to_string()),
+        Command::Seek => match args.get("position_ms").map(Value::as_u64) {
+            Some(Some(ms)) if ms <= 86_400_000 => {
+                query.push(("position_ms", ms.to_string()));
+                ("PUT", "/v1/me/player/seek", format!("Jumped to {}:{:02}.", ms / 60_000, ms / 1000 % 60))
+            }
+            Some(_) => return Err(ToolResult::error("position_ms must be a non-negative integer (milliseconds).")),
+            None => return Err(missing("position_ms: milliseconds from the start of the track")),
+        },
+        Command::Volume => match args.get("volume_percent").map(Value::as_u64) {
+            Some(Some(v)) if v <= 100 => {
+                query.push(("volume_percent", v.to_string()));
+                ("PUT", "/v1/me/player/volume", format!("Volume set to {v}%."))
+            }
+            Some(_) => return Err(ToolResult::error("volume_percent must be an integer from 0 to 100.")),
+            None => return Err(missing("volume_percent: an integer from 0 to 100")),
+        },
+        Command::Shuffle => match args.get("state").map(Value::as_bool) {
+            Some(Some(on)) => {
+                query.push(("state", on.to_string()));
+                ("PUT", "/v1/me/player/shuffle", format!("Shuffle {}.", if on { "on" } else { "off" }))
+            }
+            Some(None) => return Err(ToolResult::error("for shuffle, state must be true or false.")),
+            None => return Err(missing("state: true or false")),
+        },
+        Command::Repeat => match args.get("state").map(Value::as_str) {
+            Some(Some(s @ ("track" | "context" | "off"))) => {
+                query.push(("state", s.to_string()));
+                ("PUT", "/v1/me/player/repeat", format!("Repeat set to {s}."))
+            }
+            Some(_) => return Err(ToolResult::error("for repeat, state must be \"track\", \"context\" or \"off\".")),
+            None => return Err(missing("state: \"track\", \"context\" or \"off\"")),
+        },
+        Command::Transfer => {
+            if arg_str(args, "device").is_none() {
+                return Err(missing("device: a device id or name from get_devices"));
+            }
+            if args.get("play").is_some_and(|p| !p.is_boolean()) {
+                return Err(ToolResult::error("play must be true or false."));
+            }
+            let play = args.get("play").and_then(Value::as_bool).unwrap_or(false);
+            return Ok(Request {
+                method: "PUT",
+                path: "/v1/me/player",
+                query,
+                body: None,
+                reply: Reply::Transfer { play },
+            });
+        }
+    };
+    Ok(Request { method, path, query, body: None, reply: Reply::Done(command.name(), done) })
 }
 
 pub fn definitions() -> Vec<Value> {
-    let device_only = object_schema(json!({"device": device_prop()}), &[]);
-    let track_out = json!({"type": ["object", "null"]});
+    let no_args = object_schema(json!({}), &[]);
     vec![
         tool(
             "get_playback_state",
             "What's playing",
-            "What is playing right now and where: the current track, whether it is playing, progress, the active device, shuffle and repeat.",
-            json!({"type": "object", "properties": {}, "additionalProperties": false}),
-            json!({"type": "object", "properties": {
-                "is_playing": {"type": "boolean"}, "track": track_out, "progress_ms": {"type": "integer"},
-                "device": {"type": ["object", "null"]}, "shuffle": {"type": "boolean"}, "repeat": {"type": "string"},
-                "context_uri": {"type": ["string", "null"]}}, "required": ["is_playing"]}),
-            true,
-            true,
-        ),
-        tool(
-            "play",
-            "Play",
-            &format!("Start or resume playback. Give `uri` for an album, playlist, artist or show (a context; `offset` picks the zero-based track in it) or a single track; or `uris` for a list of tracks. With neither, resumes. {CONTROL_SCOPE}"),
-            object_schema(json!({
-                "uri": {"type": "string", "description": "spotify: URI, open.spotify.com link or id of a track, album, playlist, artist, show or episode."},
-                "uris": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 100, "description": "Tracks or episodes to play in order."},
-                "offset": {"type": "integer", "minimum": 0, "description": "Zero-based position in the context to start at."},
-                "position_ms": {"type": "integer", "minimum": 0},
-                "device": device_prop()
-            }), &[]),
-            command_output(),
-            false,
-            true,
-        ),
-        tool("pause", "Pause", &format!("Pause playback. {CONTROL_SCOPE}"), device_only.clone(), command_output(), false, true),
-        tool("skip_next", "Next track", &format!("Skip to the next track. {CONTROL_SCOPE}"), device_only.clone(), command_output(), false, false),
-        tool("skip_previous", "Previous track", &format!("Go back to the previous track. {CONTROL_SCOPE}"), device_only.clone(), command_output(), false, false),
-        tool(
-            "seek",
-            "Seek",
-            &format!("Jump to a position in the current track. {CONTROL_SCOPE}"),
-            object_schema(json!({"position_ms": {"type": "integer", "minimum": 0, "maximum": 86_400_000}, "device": device_prop()}), &["position_ms"]),
-            command_output(),
-            false,
-            true,
-        ),
-        tool(
-            "set_volume",
-            "Set volume",
-            &format!("Set the volume of the playing device, 0-100. {CONTROL_SCOPE}"),
-            object_schema(json!({"volume_percent": {"type": "integer", "minimum": 0, "maximum": 100}, "device": device_prop()}), &["volume_percent"]),
-            command_output(),
-            false,
-            true,
-        ),
-        tool(
-            "set_shuffle",
-            "Shuffle",
-            &format!("Turn shuffle on or off. {CONTROL_SCOPE}"),
-            object_schema(json!({"state": {"type": "boolean"}, "device": device_prop()}), &["state"]),
-            command_output(),
-            false,
-            true,
-        ),
-        tool(
-            "set_repeat",
-            "Repeat",
-            &format!("Set repeat: `track` repeats the current track, `context` the album or playlist, `off` stops repeating. {CONTROL_SCOPE}"),
-            object_schema(json!({"state": {"type": "string", "enum": ["track", "context", "off"]}, "device": device_prop()}), &["state"]),
-            command_output(),
-            false,
-            true,
+            "What is playing where: track, playing or paused, progress, device, shuffle, repeat.",
+            no_args.clone(),
+            output(
+                json!({"is_playing": {"type": "boolean"}, "track": {"type": ["object", "null"]}, "progress_ms": {"type": "integer"},
+                       "device": {"type": ["object", "null"]}, "shuffle": {"type": "boolean"}, "repeat": {"type": "string"},
+                       "context_uri": {"type": ["string", "null"]}}),
+                &["is_playing"],
+            ),
+            READS,
         ),
         tool(
             "get_devices",
             "Devices",
-            "List the user's Spotify Connect devices (phones, computers, speakers) with their ids and which one is active.",
-            json!({"type": "object", "properties": {}, "additionalProperties": false}),
-            json!({"type": "object", "properties": {"devices": {"type": "array", "items": {"type": "object"}}}, "required": ["devices"]}),
-            true,
-            true,
-        ),
-        tool(
-            "transfer_playback",
-            "Move playback",
-            "Move playback to another device, by id or name (see get_devices). Needs Spotify Premium.",
-            object_schema(json!({"device": device_prop(), "play": {"type": "boolean", "description": "Start playing on the new device (default: keep the current state)."}}), &["device"]),
-            command_output(),
-            false,
-            true,
+            "The user's Spotify Connect devices and which one is active.",
+            no_args.clone(),
+            output(json!({"devices": {"type": "array"}}), &["devices"]),
+            READS,
         ),
         tool(
             "get_queue",
             "Queue",
-            "Show the current track and the tracks queued after it.",
-            json!({"type": "object", "properties": {}, "additionalProperties": false}),
-            json!({"type": "object", "properties": {"current": {"type": ["object", "null"]}, "queue": {"type": "array", "items": {"type": "object"}}}, "required": ["queue"]}),
-            true,
-            true,
+            "The current track and the tracks queued after it.",
+            no_args,
+            output(json!({"current": {"type": ["object", "null"]}, "queue": {"type": "array"}}), &["queue"]),
+            READS,
+        ),
+        tool(
+            "play",
+            "Play",
+            &format!("Play a track, or an album/playlist/artist/show uri (offset: zero-based track in it), or uris in order; neither resumes. {CONTROL_SCOPE}"),
+            object_schema(
+                json!({
+                    "uri": {"type": "string"},
+                    "uris": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 100},
+                    "offset": {"type": "integer", "minimum": 0},
+                    "position_ms": {"type": "integer", "minimum": 0},
+                    "device": device_prop()
+                }),
+                &[],
+            ),
+            command_output(),
+            [false, false, true],
+        ),
+        tool(
+            "control_playback",
+            "Control playback",
+            &format!("pause, resume, next, previous, seek (position_ms), volume (volume_percent), shuffle (state: true/false), repeat (state: track/context/off), transfer (to device; play: start). {CONTROL_SCOPE}"),
+            object_schema(
+                json!({
+                    "command": {"type": "string", "enum": Command::names()},
+                    "position_ms": {"type": "integer", "minimum": 0},
+                    "volume_percent": {"type": "integer", "minimum": 0, "maximum": 100},
+                    "state": {"type": ["boolean", "string"], "enum": [true, false, "track", "context", "off"]},
+                    "device": device_prop(),
+                    "play": {"type": "boolean"}
+                }),
+                &["command"],
+            ),
+            command_output(),
+            [false, false, false],
         ),
         tool(
             "add_to_queue",
             "Add to queue",
-            &format!("Add a track or episode to the end of the queue. {CONTROL_SCOPE}"),
-            object_schema(json!({"uri": {"type": "string", "description": "Track or episode URI, link or track id."}, "device": device_prop()}), &["uri"]),
+            &format!("Queue a track or episode. {CONTROL_SCOPE}"),
+            object_schema(json!({"uri": {"type": "string"}, "device": device_prop()}), &["uri"]),
             command_output(),
-            false,
-            false,
+            [false, false, false],
         ),
     ]
 }
@@ -208,156 +309,104 @@ fn arg_str<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
     args.get(key).and_then(Value::as_str)
 }
 
-pub async fn call<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Option<ToolResult> {
-    let known: &[&str] = match name {
-        "get_playback_state" | "get_devices" | "get_queue" => &[],
-        "play" => &["uri", "uris", "offset", "position_ms", "device"],
-        "pause" | "skip_next" | "skip_previous" => &["device"],
-        "seek" => &["position_ms", "device"],
-        "set_volume" => &["volume_percent", "device"],
-        "set_shuffle" | "set_repeat" => &["state", "device"],
-        "transfer_playback" => &["device", "play"],
-        "add_to_queue" => &["uri", "device"],
-        _ => return None,
-    };
-    if let Err(e) = check_known(args, known) {
-        return Some(e);
-    }
-    // Validate arguments before touching Spotify or KV.
-    let mut query: Vec<(&str, String)> = Vec::new();
-    let mut body: Option<Value> = None;
-    let (method, path, action): (&str, &str, String) = match name {
-        "get_playback_state" => ("GET", "/v1/me/player", String::new()),
-        "get_devices" => ("GET", "/v1/me/player/devices", String::new()),
-        "get_queue" => ("GET", "/v1/me/player/queue", String::new()),
-        "pause" => ("PUT", "/v1/me/player/pause", "Paused.".into()),
-        "skip_next" => ("POST", "/v1/me/player/next", "Skipped to the next track.".into()),
-        "skip_previous" => ("POST", "/v1/me/player/previous", "Went back to the previous track.".into()),
-        "seek" => match args.get("position_ms").and_then(Value::as_u64) {
-            Some(ms) => {
-                query.push(("position_ms", ms.to_string()));
-                ("PUT", "/v1/me/player/seek", format!("Jumped to {}:{:02}.", ms / 60_000, ms / 1000 % 60))
-            }
-            None => {
-                return Some(ToolResult::error("position_ms is required: milliseconds from the start of the track."))
-            }
+fn play(args: &Value) -> Result<Request, ToolResult> {
+    check_known(args, &["uri", "uris", "offset", "position_ms", "device"])?;
+    let mut b = json!({});
+    match (arg_str(args, "uri"), args.get("uris")) {
+        (Some(_), Some(_)) => return Err(ToolResult::error("give either uri or uris, not both.")),
+        (Some(u), None) => match ids::parse(u, Some("track"), ids::KINDS).map_err(ToolResult::error)? {
+            (kind, id) if kind == "track" || kind == "episode" => b["uris"] = json!([format!("spotify:{kind}:{id}")]),
+            (kind, id) => b["context_uri"] = json!(format!("spotify:{kind}:{id}")),
         },
-        "set_volume" => match args.get("volume_percent").and_then(Value::as_u64) {
-            Some(v) if v <= 100 => {
-                query.push(("volume_percent", v.to_string()));
-                ("PUT", "/v1/me/player/volume", format!("Volume set to {v}%."))
-            }
-            _ => return Some(ToolResult::error("volume_percent must be an integer from 0 to 100.")),
-        },
-        "set_shuffle" => match args.get("state").and_then(Value::as_bool) {
-            Some(s) => {
-                query.push(("state", s.to_string()));
-                ("PUT", "/v1/me/player/shuffle", format!("Shuffle {}.", if s { "on" } else { "off" }))
-            }
-            None => return Some(ToolResult::error("state must be true or false.")),
-        },
-        "set_repeat" => match arg_str(args, "state") {
-            Some(s @ ("track" | "context" | "off")) => {
-                query.push(("state", s.to_string()));
-                ("PUT", "/v1/me/player/repeat", format!("Repeat set to {s}."))
-            }
-            _ => return Some(ToolResult::error("state must be \"track\", \"context\" or \"off\".")),
-        },
-        "add_to_queue" => match arg_str(args, "uri").map(|u| ids::uri(u, Some("track"), &["track", "episode"])) {
-            Some(Ok(uri)) => {
-                query.push(("uri", uri.clone()));
-                ("POST", "/v1/me/player/queue", format!("Queued {uri}."))
-            }
-            Some(Err(e)) => return Some(ToolResult::error(e)),
-            None => return Some(ToolResult::error("uri is required: the track to queue.")),
-        },
-        "transfer_playback" => {
-            if arg_str(args, "device").is_none() {
-                return Some(ToolResult::error("device is required: a device id or name from get_devices."));
-            }
-            ("PUT", "/v1/me/player", String::new())
-        }
-        "play" => {
-            let mut b = json!({});
-            match (arg_str(args, "uri"), args.get("uris")) {
-                (Some(_), Some(_)) => return Some(ToolResult::error("give either uri or uris, not both.")),
-                (Some(u), None) => match ids::parse(u, Some("track"), ids::KINDS) {
-                    Ok((kind, id)) if kind == "track" || kind == "episode" => {
-                        b["uris"] = json!([format!("spotify:{kind}:{id}")])
-                    }
-                    Ok((kind, id)) => b["context_uri"] = json!(format!("spotify:{kind}:{id}")),
-                    Err(e) => return Some(ToolResult::error(e)),
-                },
-                (None, Some(list)) => {
-                    let Some(items) = list.as_array().filter(|a| !a.is_empty() && a.len() <= 100) else {
-                        return Some(ToolResult::error("uris must be a list of 1 to 100 track URIs."));
-                    };
-                    let mut uris = Vec::new();
-                    for item in items {
-                        match item.as_str().map(|u| ids::uri(u, Some("track"), &["track", "episode"])) {
-                            Some(Ok(u)) => uris.push(u),
-                            Some(Err(e)) => return Some(ToolResult::error(e)),
-                            None => return Some(ToolResult::error("uris must contain strings.")),
-                        }
-                    }
-                    b["uris"] = json!(uris);
-                }
-                (None, None) => {}
-            }
-            if let Some(o) = args.get("offset") {
-                match o.as_u64() {
-                    Some(n) if b.get("context_uri").is_some() => b["offset"] = json!({"position": n}),
-                    Some(_) => {
-                        return Some(ToolResult::error("offset applies to an album, playlist, artist or show uri."))
-                    }
-                    None => return Some(ToolResult::error("offset must be a zero-based integer.")),
-                }
-            }
-            if let Some(p) = args.get("position_ms") {
-                match p.as_u64() {
-                    Some(ms) => b["position_ms"] = json!(ms),
-                    None => return Some(ToolResult::error("position_ms must be a non-negative integer.")),
-                }
-            }
-            let action = if b.as_object().is_some_and(|o| o.is_empty()) {
-                "Resumed playback.".to_string()
-            } else {
-                "Playing.".to_string()
+        (None, Some(list)) => {
+            let Some(items) = list.as_array().filter(|a| !a.is_empty() && a.len() <= 100) else {
+                return Err(ToolResult::error("uris must be a list of 1 to 100 track URIs."));
             };
-            body = (!b.as_object().is_some_and(|o| o.is_empty())).then_some(b);
-            ("PUT", "/v1/me/player/play", action)
+            let mut uris = Vec::new();
+            for item in items {
+                let u = item.as_str().ok_or_else(|| ToolResult::error("uris must contain strings."))?;
+                uris.push(ids::uri(u, Some("track"), &["track", "episode"]).map_err(ToolResult::error)?);
+            }
+            b["uris"] = json!(uris);
         }
+        (None, None) => {}
+    }
+    if let Some(o) = args.get("offset") {
+        match o.as_u64() {
+            Some(n) if b.get("context_uri").is_some() => b["offset"] = json!({"position": n}),
+            Some(_) => return Err(ToolResult::error("offset applies to an album, playlist, artist or show uri.")),
+            None => return Err(ToolResult::error("offset must be a zero-based integer.")),
+        }
+    }
+    if let Some(p) = args.get("position_ms") {
+        let ms = p.as_u64().ok_or_else(|| ToolResult::error("position_ms must be a non-negative integer."))?;
+        b["position_ms"] = json!(ms);
+    }
+    let resume = b.as_object().is_some_and(|o| o.is_empty());
+    let done = if resume { "Resumed playback." } else { "Playing." };
+    Ok(Request {
+        method: "PUT",
+        path: "/v1/me/player/play",
+        query: Vec::new(),
+        body: (!resume).then_some(b),
+        reply: Reply::Done("play", done.to_string()),
+    })
+}
+
+fn add_to_queue(args: &Value) -> Result<Request, ToolResult> {
+    check_known(args, &["uri", "device"])?;
+    let raw = arg_str(args, "uri").ok_or_else(|| ToolResult::error("uri is required: the track to queue."))?;
+    let uri = ids::uri(raw, Some("track"), &["track", "episode"]).map_err(ToolResult::error)?;
+    Ok(Request {
+        method: "POST",
+        path: "/v1/me/player/queue",
+        query: vec![("uri", uri.clone())],
+        body: None,
+        reply: Reply::Done("add_to_queue", format!("Queued {uri}.")),
+    })
+}
+
+/// The request a call makes, validated before touching Spotify or KV; `None`: not ours.
+fn request(name: &str, args: &Value) -> Option<Result<Request, ToolResult>> {
+    let read = |path, reply| check_known(args, &[]).map(|()| Request::get(path, reply));
+    Some(match name {
+        "get_playback_state" => read("/v1/me/player", Reply::State),
+        "get_devices" => read("/v1/me/player/devices", Reply::Devices),
+        "get_queue" => read("/v1/me/player/queue", Reply::Queue),
+        "play" => play(args),
+        "control_playback" => control(args),
+        "add_to_queue" => add_to_queue(args),
         _ => return None,
+    })
+}
+
+pub async fn call<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Option<ToolResult> {
+    let request = match request(name, args)? {
+        Ok(r) => r,
+        Err(e) => return Some(e),
     };
     let mut session = match tb.session().await {
         Ok(s) => s,
         Err(r) => return Some(r),
     };
-    let result = run(tb, &mut session, name, args, method, path, query, body, action).await;
+    let result = run(tb, &mut session, arg_str(args, "device"), request).await;
     tb.count(&session);
     Some(result)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run<P: Platform>(
     tb: &Toolbox<'_, P>,
     session: &mut SpotifySession<'_, P>,
-    name: &str,
-    args: &Value,
-    method: &str,
-    path: &str,
-    mut query: Vec<(&str, String)>,
-    mut body: Option<Value>,
-    action: String,
+    device: Option<&str>,
+    request: Request,
 ) -> ToolResult {
-    if let Some(raw) = arg_str(args, "device") {
+    let Request { method, path, mut query, mut body, reply } = request;
+    if let Some(raw) = device {
         match resolve_device(session, raw).await {
-            Ok(id) if name == "transfer_playback" => {
-                body = Some(
-                    json!({"device_ids": [id], "play": args.get("play").and_then(Value::as_bool).unwrap_or(false)}),
-                );
-            }
-            Ok(id) => query.push(("device_id", id)),
+            Ok(id) => match reply {
+                Reply::Transfer { play } => body = Some(json!({"device_ids": [id], "play": play})),
+                _ => query.push(("device_id", id)),
+            },
             Err(Ok(msg)) => return ToolResult::error(msg),
             Err(Err(e)) => return failure(tb, session, e).await,
         }
@@ -366,8 +415,8 @@ async fn run<P: Platform>(
         Ok(v) => v,
         Err(e) => return failure(tb, session, e).await,
     };
-    match name {
-        "get_playback_state" => {
+    match reply {
+        Reply::State => {
             if value.is_null() {
                 return ToolResult::ok(
                     "Nothing is playing and no device is active.",
@@ -400,7 +449,7 @@ async fn run<P: Platform>(
                        "context_uri": value["context"]["uri"]}),
             )
         }
-        "get_devices" => {
+        Reply::Devices => {
             let devices: Vec<Value> =
                 value["devices"].as_array().map(|a| a.iter().map(compact_device).collect()).unwrap_or_default();
             let text = if devices.is_empty() {
@@ -422,7 +471,7 @@ async fn run<P: Platform>(
             };
             ToolResult::ok(text, json!({"devices": devices}))
         }
-        "get_queue" => {
+        Reply::Queue => {
             let current = value["currently_playing"].is_object().then(|| compact_track(&value["currently_playing"]));
             let queue: Vec<Value> =
                 value["queue"].as_array().map(|a| a.iter().take(20).map(compact_track).collect()).unwrap_or_default();
@@ -440,7 +489,63 @@ async fn run<P: Platform>(
             }
             ToolResult::ok(text, json!({"current": current, "queue": queue}))
         }
-        "transfer_playback" => ToolResult::ok("Playback moved.", json!({"ok": true, "action": "transfer_playback"})),
-        _ => ToolResult::ok(action, json!({"ok": true, "action": name})),
+        Reply::Transfer { .. } => ToolResult::ok("Playback moved.", json!({"ok": true, "action": "transfer"})),
+        Reply::Done(action, text) => ToolResult::ok(text, json!({"ok": true, "action": action})),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(r: Result<Request, ToolResult>) -> String {
+        match r {
+            Err(e) => e.to_json()["content"][0]["text"].as_str().unwrap().to_string(),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn each_command_takes_its_arguments() {
+        for (args, needle) in [
+            (json!({}), "command is required"),
+            (json!({"command": "stop"}), "one of: pause, resume"),
+            (json!({"command": "seek"}), "command seek needs position_ms"),
+            (json!({"command": "seek", "position_ms": -1}), "non-negative"),
+            (json!({"command": "volume"}), "command volume needs volume_percent"),
+            (json!({"command": "volume", "volume_percent": 101}), "0 to 100"),
+            (json!({"command": "shuffle"}), "command shuffle needs state"),
+            (json!({"command": "shuffle", "state": "on"}), "true or false"),
+            (json!({"command": "repeat", "state": true}), "\"track\""),
+            (json!({"command": "transfer"}), "command transfer needs device"),
+            (json!({"command": "transfer", "device": "Laptop", "play": "yes"}), "play must be"),
+            (json!({"command": "pause", "volume_percent": 3}), "volume_percent does not apply to command pause"),
+            (json!({"command": "next", "play": true}), "play does not apply"),
+            (json!({"command": "pause", "volume": 3}), "Unknown argument \"volume\""),
+        ] {
+            let msg = refused(control(&args));
+            assert!(msg.contains(needle), "{args}: {msg}");
+        }
+        let seek = control(&json!({"command": "seek", "position_ms": 61000, "device": "Kitchen"})).unwrap();
+        assert_eq!((seek.method, seek.path), ("PUT", "/v1/me/player/seek"));
+        assert_eq!(seek.query, [("position_ms", "61000".to_string())]);
+        let repeat = control(&json!({"command": "repeat", "state": "context"})).unwrap();
+        assert_eq!(repeat.query, [("state", "context".to_string())]);
+        let moved = control(&json!({"command": "transfer", "device": "Laptop", "play": true})).unwrap();
+        assert!(matches!(moved.reply, Reply::Transfer { play: true }));
+        let resume = control(&json!({"command": "resume"})).unwrap();
+        assert_eq!((resume.method, resume.path), ("PUT", "/v1/me/player/play"));
+        assert!(resume.body.is_none());
+    }
+
+    #[test]
+    fn the_command_enum_lists_every_command() {
+        let def = definitions().into_iter().find(|d| d["name"] == "control_playback").unwrap();
+        assert_eq!(def["inputSchema"]["properties"]["command"]["enum"], json!(Command::names()));
+        for c in Command::ALL {
+            for arg in c.takes() {
+                assert!(def["inputSchema"]["properties"][*arg].is_object(), "{arg}");
+            }
+        }
     }
 }

@@ -1,98 +1,98 @@
 //! Playlists on the February 2026 endpoints: list mine, read one with its items (paged),
-//! create, change details, add/remove/reorder/replace items. Positions are zero-based.
+//! create, change details, and `edit_playlist_items` (add, remove, reorder, replace).
+//! Positions are zero-based.
 //! One Spotify call each.
 
 use crate::core::platform::Platform;
 use crate::mcp::model::ToolResult;
 use crate::tools::search::compact_track;
-use crate::tools::{check_known, errors, ids, object_schema, Toolbox};
+use crate::tools::{check_applies, check_known, errors, ids, mode, object_schema, output, tool, Toolbox, READS};
 use serde_json::{json, Value};
 
 fn playlist_prop() -> Value {
-    json!({"type": "string", "description": "Playlist URI, open.spotify.com link or id (see get_my_playlists)."})
+    json!({"type": "string"})
 }
 
-fn items_prop(max: u64, min: u64) -> Value {
-    json!({"type": "array", "items": {"type": "string"}, "minItems": min, "maxItems": max, "description": "Track or episode URIs, links or track ids."})
-}
-
-/// `hints`: (readOnlyHint, destructiveHint, idempotentHint).
-fn tool(name: &str, title: &str, description: &str, input: Value, output: Value, hints: (bool, bool, bool)) -> Value {
-    let (read_only, destructive, idempotent) = hints;
-    json!({"name": name, "title": title, "description": description, "inputSchema": input, "outputSchema": output,
-           "annotations": {"title": title, "readOnlyHint": read_only, "destructiveHint": destructive, "idempotentHint": idempotent, "openWorldHint": true}})
-}
+/// What `edit_playlist_items` does: each action and the arguments it takes.
+const ACTIONS: &[(&str, &[&str])] = &[
+    ("add", &["playlist", "uris", "position"]),
+    ("remove", &["playlist", "uris"]),
+    ("reorder", &["playlist", "range_start", "insert_before", "range_length"]),
+    ("replace", &["playlist", "uris"]),
+];
 
 pub fn definitions() -> Vec<Value> {
-    let obj = |props: Value, req: &[&str]| json!({"type": "object", "properties": props, "required": req});
-    let changed = obj(
+    let changed = output(
         json!({"ok": {"type": "boolean"}, "playlist_id": {"type": "string"}, "snapshot_id": {"type": ["string", "null"]}}),
         &["ok", "playlist_id"],
     );
+    let paging = |mut props: Value| {
+        props["limit"] = json!({"type": "integer", "minimum": 1, "maximum": 50, "default": 20});
+        props["offset"] = json!({"type": "integer", "minimum": 0});
+        props
+    };
+    let list = json!({"type": "array"});
     vec![
         tool(
             "get_my_playlists",
             "My playlists",
-            "List the playlists the user owns or follows, with ids and item counts.",
-            object_schema(json!({"limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}, "offset": {"type": "integer", "minimum": 0}}), &[]),
-            obj(json!({"total": {"type": "integer"}, "playlists": {"type": "array", "items": {"type": "object"}}}), &["playlists"]),
-            (true, false, true),
+            "The playlists the user owns or follows, with ids and item counts.",
+            object_schema(paging(json!({})), &[]),
+            output(json!({"total": {"type": "integer"}, "playlists": list}), &["playlists"]),
+            READS,
         ),
         tool(
             "get_playlist",
             "Open playlist",
-            "A playlist's details and its items (paged, zero-based offset). Spotify only shows the items of playlists the user owns or collaborates on.",
-            object_schema(json!({"playlist": playlist_prop(), "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}, "offset": {"type": "integer", "minimum": 0}}), &["playlist"]),
-            obj(json!({"id": {"type": "string"}, "name": {"type": ["string", "null"]}, "owner": {"type": ["string", "null"]}, "total": {"type": "integer"}, "offset": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}), &["id", "items"]),
-            (true, false, true),
+            "A playlist's details and items (paged, zero-based); Spotify shows items only if the user owns or collaborates on it.",
+            object_schema(paging(json!({"playlist": playlist_prop()})), &["playlist"]),
+            output(
+                json!({"id": {"type": "string"}, "name": {"type": ["string", "null"]}, "owner": {"type": ["string", "null"]},
+                       "total": {"type": "integer"}, "offset": {"type": "integer"}, "items": list}),
+                &["id", "items"],
+            ),
+            READS,
         ),
         tool(
             "create_playlist",
             "Create playlist",
-            "Create a new playlist for the user (private unless public is true). Add tracks with add_to_playlist.",
-            object_schema(json!({"name": {"type": "string", "minLength": 1, "maxLength": 100}, "description": {"type": "string", "maxLength": 300}, "public": {"type": "boolean", "default": false}}), &["name"]),
-            obj(json!({"id": {"type": "string"}, "uri": {"type": "string"}, "name": {"type": "string"}, "url": {"type": "string"}}), &["id", "uri"]),
-            (false, false, false),
+            "Create a playlist (private unless public is true); fill it with edit_playlist_items.",
+            object_schema(
+                json!({"name": {"type": "string", "minLength": 1, "maxLength": 100}, "description": {"type": "string", "maxLength": 300}, "public": {"type": "boolean", "default": false}}),
+                &["name"],
+            ),
+            output(json!({"id": {"type": "string"}, "uri": {"type": "string"}, "name": {"type": "string"}, "url": {"type": "string"}}), &["id", "uri"]),
+            [false, false, false],
         ),
         tool(
             "update_playlist",
             "Edit playlist details",
             "Change a playlist's name, description, public or collaborative setting.",
-            object_schema(json!({"playlist": playlist_prop(), "name": {"type": "string", "minLength": 1, "maxLength": 100}, "description": {"type": "string", "maxLength": 300}, "public": {"type": "boolean"}, "collaborative": {"type": "boolean"}}), &["playlist"]),
+            object_schema(
+                json!({"playlist": playlist_prop(), "name": {"type": "string", "minLength": 1, "maxLength": 100}, "description": {"type": "string", "maxLength": 300}, "public": {"type": "boolean"}, "collaborative": {"type": "boolean"}}),
+                &["playlist"],
+            ),
             changed.clone(),
-            (false, false, true),
+            [false, false, true],
         ),
         tool(
-            "add_to_playlist",
-            "Add to playlist",
-            "Add tracks or episodes to a playlist, at the end or at a zero-based position. Up to 100 per call.",
-            object_schema(json!({"playlist": playlist_prop(), "uris": items_prop(100, 1), "position": {"type": "integer", "minimum": 0}}), &["playlist", "uris"]),
-            changed.clone(),
-            (false, false, false),
-        ),
-        tool(
-            "remove_from_playlist",
-            "Remove from playlist",
-            "Remove every occurrence of the given tracks or episodes from a playlist. Up to 100 per call.",
-            object_schema(json!({"playlist": playlist_prop(), "uris": items_prop(100, 1)}), &["playlist", "uris"]),
-            changed.clone(),
-            (false, true, true),
-        ),
-        tool(
-            "reorder_playlist",
-            "Reorder playlist",
-            "Move a block of items: range_start (zero-based) and range_length items go before the item now at insert_before.",
-            object_schema(json!({"playlist": playlist_prop(), "range_start": {"type": "integer", "minimum": 0}, "insert_before": {"type": "integer", "minimum": 0}, "range_length": {"type": "integer", "minimum": 1, "default": 1}}), &["playlist", "range_start", "insert_before"]),
-            changed.clone(),
-            (false, false, false),
-        ),
-        tool(
-            "replace_playlist_items",
-            "Replace playlist items",
-            "Replace all items of a playlist with the given list (an empty list clears it). Up to 100.",
-            object_schema(json!({"playlist": playlist_prop(), "uris": items_prop(100, 0)}), &["playlist", "uris"]),
+            "edit_playlist_items",
+            "Edit playlist items",
+            "add uris (at position, default the end); remove uris (all occurrences); reorder: move range_length items at range_start to before insert_before; replace all with uris ([] clears). Zero-based.",
+            object_schema(
+                json!({
+                    "playlist": playlist_prop(),
+                    "action": {"type": "string", "enum": ACTIONS.iter().map(|(a, _)| *a).collect::<Vec<_>>()},
+                    "uris": {"type": "array", "items": {"type": "string"}, "maxItems": 100},
+                    "position": {"type": "integer", "minimum": 0},
+                    "range_start": {"type": "integer", "minimum": 0},
+                    "insert_before": {"type": "integer", "minimum": 0},
+                    "range_length": {"type": "integer", "minimum": 1, "default": 1}
+                }),
+                &["playlist", "action"],
+            ),
             changed,
-            (false, true, true),
+            [false, true, false],
         ),
     ]
 }
@@ -134,15 +134,59 @@ fn item_uris(args: &Value, min: usize) -> Result<Vec<String>, ToolResult> {
         .collect()
 }
 
+/// The request body of `edit_playlist_items` (after `check_known`): the method on
+/// `/v1/playlists/{id}/items` and its body.
+fn edit(args: &Value) -> Result<(&'static str, Value), ToolResult> {
+    let actions: Vec<&str> = ACTIONS.iter().map(|(a, _)| *a).collect();
+    let action = mode(args, "action", &actions)?;
+    let takes = ACTIONS.iter().find(|(a, _)| *a == action).map_or(&[][..], |(_, t)| *t);
+    check_applies(args, "action", action, takes)?;
+    let needs = |key: &str, what: &str| {
+        if args.get(key).is_none_or(Value::is_null) {
+            Err(ToolResult::error(format!("action {action} needs {key}: {what}.")))
+        } else {
+            Ok(())
+        }
+    };
+    Ok(match action {
+        "add" => {
+            needs("uris", "1 to 100 track or episode URIs")?;
+            let mut b = json!({"uris": item_uris(args, 1)?});
+            if args.get("position").is_some() {
+                b["position"] = json!(int(args, "position", None, 100_000)?);
+            }
+            ("POST", b)
+        }
+        "remove" => {
+            needs("uris", "1 to 100 track or episode URIs")?;
+            let items: Vec<Value> = item_uris(args, 1)?.into_iter().map(|u| json!({"uri": u})).collect();
+            ("DELETE", json!({"items": items}))
+        }
+        "replace" => {
+            needs("uris", "the new items, 0 to 100 track or episode URIs")?;
+            ("PUT", json!({"uris": item_uris(args, 0)?}))
+        }
+        _ => {
+            needs("range_start", "the zero-based position of the first item to move")?;
+            needs("insert_before", "the zero-based position to move the items before")?;
+            (
+                "PUT",
+                json!({"range_start": int(args, "range_start", None, 100_000)?, "insert_before": int(args, "insert_before", None, 100_000)?,
+                       "range_length": int(args, "range_length", Some(1), 100_000)?.max(1)}),
+            )
+        }
+    })
+}
+
 pub async fn call<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Option<ToolResult> {
     let known: &[&str] = match name {
         "get_my_playlists" => &["limit", "offset"],
         "get_playlist" => &["playlist", "limit", "offset"],
         "create_playlist" => &["name", "description", "public"],
         "update_playlist" => &["playlist", "name", "description", "public", "collaborative"],
-        "add_to_playlist" => &["playlist", "uris", "position"],
-        "remove_from_playlist" | "replace_playlist_items" => &["playlist", "uris"],
-        "reorder_playlist" => &["playlist", "range_start", "insert_before", "range_length"],
+        "edit_playlist_items" => {
+            &["playlist", "action", "uris", "position", "range_start", "insert_before", "range_length"]
+        }
         _ => return None,
     };
     Some(match run(tb, name, args, known).await {
@@ -216,28 +260,10 @@ async fn run<P: Platform>(
             }
             ("PUT", format!("/v1/playlists/{id}"), Some(b))
         }
-        "add_to_playlist" => {
-            let mut b = json!({"uris": item_uris(args, 1)?});
-            if args.get("position").is_some() {
-                b["position"] = json!(int(args, "position", None, 100_000)?);
-            }
-            ("POST", format!("/v1/playlists/{id}/items"), Some(b))
+        "edit_playlist_items" => {
+            let (method, body) = edit(args)?;
+            (method, format!("/v1/playlists/{id}/items"), Some(body))
         }
-        "remove_from_playlist" => {
-            let items: Vec<Value> = item_uris(args, 1)?.into_iter().map(|u| json!({"uri": u})).collect();
-            ("DELETE", format!("/v1/playlists/{id}/items"), Some(json!({"items": items})))
-        }
-        "replace_playlist_items" => {
-            ("PUT", format!("/v1/playlists/{id}/items"), Some(json!({"uris": item_uris(args, 0)?})))
-        }
-        "reorder_playlist" => (
-            "PUT",
-            format!("/v1/playlists/{id}/items"),
-            Some(
-                json!({"range_start": int(args, "range_start", None, 100_000)?, "insert_before": int(args, "insert_before", None, 100_000)?,
-                        "range_length": int(args, "range_length", Some(1), 100_000)?.max(1)}),
-            ),
-        ),
         _ => return Err(ToolResult::error("unknown tool")),
     };
     let mut session = tb.session().await?;
@@ -304,9 +330,52 @@ async fn run<P: Platform>(
             format!("Created playlist \"{}\": {}", v["name"].as_str().unwrap_or(""), v["uri"].as_str().unwrap_or("")),
             json!({"id": v["id"], "uri": v["uri"], "name": v["name"], "url": v["external_urls"]["spotify"]}),
         ),
+        "update_playlist" => ToolResult::ok(
+            "Playlist details changed.",
+            json!({"ok": true, "playlist_id": id, "snapshot_id": v["snapshot_id"]}),
+        ),
         _ => ToolResult::ok(
-            format!("Done ({}).", name.replace('_', " ")),
+            format!("Done: {} items of the playlist.", args["action"].as_str().unwrap_or("edit")),
             json!({"ok": true, "playlist_id": id, "snapshot_id": v["snapshot_id"]}),
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(r: Result<(&'static str, Value), ToolResult>) -> String {
+        match r {
+            Err(e) => e.to_json()["content"][0]["text"].as_str().unwrap().to_string(),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn each_action_takes_its_arguments() {
+        let p = "37i9dQZF1DXcBWIGoYBM5M";
+        let add =
+            edit(&json!({"playlist": p, "action": "add", "uris": ["4u7EnebtmKWzUH433cf5Qv"], "position": 0})).unwrap();
+        assert_eq!(add, ("POST", json!({"uris": ["spotify:track:4u7EnebtmKWzUH433cf5Qv"], "position": 0})));
+        let clear = edit(&json!({"playlist": p, "action": "replace", "uris": []})).unwrap();
+        assert_eq!(clear, ("PUT", json!({"uris": []})));
+        let moved = edit(&json!({"playlist": p, "action": "reorder", "range_start": 3, "insert_before": 0})).unwrap();
+        assert_eq!(moved, ("PUT", json!({"range_start": 3, "insert_before": 0, "range_length": 1})));
+        let removed =
+            edit(&json!({"playlist": p, "action": "remove", "uris": ["spotify:episode:512ojhOuo1ktJprKbVcKyQ"]}));
+        assert_eq!(removed.unwrap(), ("DELETE", json!({"items": [{"uri": "spotify:episode:512ojhOuo1ktJprKbVcKyQ"}]})));
+        for (args, needle) in [
+            (json!({"playlist": p}), "action is required"),
+            (json!({"playlist": p, "action": "clear"}), "one of: add, remove"),
+            (json!({"playlist": p, "action": "add"}), "action add needs uris"),
+            (json!({"playlist": p, "action": "add", "uris": []}), "1 to 100"),
+            (json!({"playlist": p, "action": "replace"}), "action replace needs uris"),
+            (json!({"playlist": p, "action": "reorder", "range_start": 0}), "action reorder needs insert_before"),
+            (json!({"playlist": p, "action": "remove", "uris": ["x"], "position": 1}), "position does not apply"),
+        ] {
+            let msg = refused(edit(&args));
+            assert!(msg.contains(needle), "{args}: {msg}");
+        }
+    }
 }

@@ -2,20 +2,21 @@
 
 use crate::core::platform::Platform;
 use crate::mcp::model::ToolResult;
-use crate::tools::{check_known, errors, Toolbox};
+use crate::tools::{check_known, errors, object_schema, output, tool, Toolbox, READS};
 use serde_json::{json, Value};
 
 pub fn definition() -> Value {
-    json!({
-        "name": "get_my_profile",
-        "title": "My Spotify profile",
-        "description": "Show which Spotify account this connection uses: display name, user id and profile URI.",
-        "inputSchema": {"type": "object", "properties": {}, "additionalProperties": false},
-        "outputSchema": {"type": "object", "properties": {
-            "id": {"type": "string"}, "display_name": {"type": ["string", "null"]}, "uri": {"type": "string"}, "url": {"type": "string"}
-        }, "required": ["id", "uri"]},
-        "annotations": {"title": "My Spotify profile", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": true}
-    })
+    tool(
+        "get_my_profile",
+        "My Spotify profile",
+        "The Spotify account this connection uses: display name, user id, URI.",
+        object_schema(json!({}), &[]),
+        output(
+            json!({"id": {"type": "string"}, "display_name": {"type": ["string", "null"]}, "uri": {"type": "string"}, "url": {"type": "string"}}),
+            &["id", "uri"],
+        ),
+        READS,
+    )
 }
 
 pub async fn get_my_profile<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> ToolResult {

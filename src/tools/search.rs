@@ -2,7 +2,7 @@
 
 use crate::core::platform::Platform;
 use crate::mcp::model::ToolResult;
-use crate::tools::{check_known, errors, object_schema, Toolbox};
+use crate::tools::{check_known, errors, object_schema, output, tool, Toolbox, READS};
 use serde_json::{json, Value};
 
 /// Spotify's cap since February 2026; more gives a 400, so we clamp and say so.
@@ -11,34 +11,29 @@ const DEFAULT_LIMIT: u64 = 5;
 const MAX_OFFSET: u64 = 1000;
 
 pub fn definition() -> Value {
-    json!({
-        "name": "search_tracks",
-        "title": "Search tracks",
-        "description": "Search Spotify's catalogue for tracks by title, artist or album words. Returns track names, artists, album, duration and the spotify:track URI to use with other tools. At most 10 results per call; use offset for more.",
-        "inputSchema": object_schema(json!({
-            "query": {"type": "string", "minLength": 1, "maxLength": 500, "description": "Search words, e.g. \"bohemian rhapsody queen\"; Spotify field filters like artist:queen work too."},
-            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT, "description": "Results to return (1-10)."},
-            "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0, "description": "Index of the first result, for paging."},
-            "market": {"type": "string", "pattern": "^[A-Z]{2}$", "description": "ISO 3166-1 alpha-2 country code; only tracks playable there are returned."}
-        }), &["query"]),
-        "outputSchema": {
-            "type": "object",
-            "properties": {
-                "query": {"type": "string"},
-                "total": {"type": "integer"},
-                "offset": {"type": "integer"},
-                "limit": {"type": "integer"},
-                "tracks": {"type": "array", "items": {"type": "object", "properties": {
-                    "id": {"type": "string"}, "uri": {"type": "string"}, "name": {"type": "string"},
-                    "artists": {"type": "array", "items": {"type": "string"}}, "album": {"type": "string"},
-                    "duration_ms": {"type": "integer"}, "explicit": {"type": "boolean"}, "url": {"type": "string"}
-                }, "required": ["id", "uri", "name", "artists"]}},
+    tool(
+        "search_tracks",
+        "Search tracks",
+        "Search tracks by title, artist or album words (filters like artist:queen work). At most 10 per call; page with offset.",
+        object_schema(
+            json!({
+                "query": {"type": "string", "minLength": 1, "maxLength": 500},
+                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+                "market": {"type": "string", "pattern": "^[A-Z]{2}$", "description": "Country code: only tracks playable there"}
+            }),
+            &["query"],
+        ),
+        output(
+            json!({
+                "query": {"type": "string"}, "total": {"type": "integer"}, "offset": {"type": "integer"}, "limit": {"type": "integer"},
+                "tracks": {"type": "array", "items": {"type": "object", "required": ["id", "uri", "name", "artists"]}},
                 "note": {"type": "string"}
-            },
-            "required": ["query", "total", "offset", "limit", "tracks"]
-        },
-        "annotations": {"title": "Search tracks", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": true}
-    })
+            }),
+            &["query", "total", "offset", "limit", "tracks"],
+        ),
+        READS,
+    )
 }
 
 fn duration(ms: u64) -> String {

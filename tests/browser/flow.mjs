@@ -30,9 +30,15 @@ const reg = await (await fetch(`${base}/register`, {
   body: JSON.stringify({ client_name: 'Browser Test Client', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' }),
 })).json();
 
-function authorizeUrl(challenge, state) {
+const ownAppReg = await (await fetch(`${base}/register`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ client_name: 'Own App Client', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' }),
+})).json();
+
+function authorizeUrl(challenge, state, clientId = reg.client_id) {
   const u = new URL(`${base}/authorize`);
-  Object.entries({ response_type: 'code', client_id: reg.client_id, redirect_uri: redirectUri, state, code_challenge: challenge, code_challenge_method: 'S256', resource: `${base}/mcp` })
+  Object.entries({ response_type: 'code', client_id: clientId, redirect_uri: redirectUri, state, code_challenge: challenge, code_challenge_method: 'S256', resource: `${base}/mcp` })
     .forEach(([k, v]) => u.searchParams.set(k, v));
   return u.toString();
 }
@@ -75,7 +81,7 @@ try {
   // The choices: capabilities and the person's own Spotify app.
   const verifier2 = randomBytes(32).toString('base64url');
   const challenge2 = createHash('sha256').update(verifier2).digest('base64url');
-  await page.goto(authorizeUrl(challenge2, 'own-app-state'));
+  await page.goto(authorizeUrl(challenge2, 'own-app-state', ownAppReg.client_id));
   for (const c of ['playback', 'library', 'playlists']) {
     check(await page.isChecked(`input[name=capability][value=${c}]`), `capability ${c} is offered, checked by default`);
   }
@@ -91,6 +97,7 @@ try {
   check(await page.isVisible('text=32 characters'), 'a malformed Client ID comes back with what to fix');
   check(!(await page.isChecked('input[name=capability][value=playback]')), 'the choices survive the error');
   await page.screenshot({ path: `${artifacts}/2b-consent-own-app-error.png`, fullPage: true });
+  check(await page.isVisible('#redirect_uri_copy'), 'after an error the guide stays open');
   await page.fill('#spotify_client_id', ownClientId);
   await page.screenshot({ path: `${artifacts}/2c-consent-own-app.png`, fullPage: true });
   await Promise.all([page.waitForURL(`${redirectUri}**`), page.click('button[value=approve]')]);
@@ -99,7 +106,7 @@ try {
   const narrow = await (await fetch(`${base}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: own.searchParams.get('code'), redirect_uri: redirectUri, code_verifier: verifier2, client_id: reg.client_id }),
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: own.searchParams.get('code'), redirect_uri: redirectUri, code_verifier: verifier2, client_id: ownAppReg.client_id }),
   })).json();
   check(narrow.scope === 'playlists', 'the grant carries only the chosen capability');
 
@@ -116,6 +123,7 @@ try {
   await page.waitForSelector('text=Signed in as');
   const row = page.locator('li', { hasText: 'Browser Test Client' });
   check((await row.count()) === 1, 'your connection lists the client');
+  check(await page.isVisible('text=your own app'), 'your connection names the Spotify app in use');
   await page.screenshot({ path: `${artifacts}/6-account.png`, fullPage: true });
   await row.locator('button', { hasText: 'Revoke' }).click();
   await page.locator('li', { hasText: 'Browser Test Client' }).waitFor({ state: 'detached' });
