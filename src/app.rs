@@ -249,13 +249,15 @@ mod tests {
         platform: TestPlatform,
         env: HashMap<String, String>,
         emulator: Emulator,
+        /// The client id of the last registration.
+        last_client_id: std::cell::RefCell<String>,
     }
 
     impl Harness {
         fn new() -> Self {
             let emulator = Emulator::start(0, EmuConfig::default()).unwrap();
             let env = emulator_env(&emulator);
-            Harness { platform: TestPlatform::default(), env, emulator }
+            Harness { platform: TestPlatform::default(), env, emulator, last_client_id: Default::default() }
         }
 
         fn send(&self, req: HttpRequest) -> HttpResponse {
@@ -301,6 +303,7 @@ mod tests {
             reg.body = serde_json::to_vec(&json!({"redirect_uris": [redirect], "token_endpoint_auth_method": "none"}))
                 .unwrap();
             let client_id = self.send(reg).body_json().unwrap()["client_id"].as_str().unwrap().to_string();
+            self.last_client_id.replace(client_id.clone());
             let verifier = "v".repeat(50);
             let mut url = url::Url::parse(&format!("{ORIGIN}/authorize")).unwrap();
             url.query_pairs_mut()
@@ -507,6 +510,61 @@ mod tests {
         let page = String::from_utf8(h.get(&format!("{ORIGIN}/account"), Some(&session)).body).unwrap();
         assert!(page.contains("Signed in as") && page.contains("this server&#39;s Spotify app"), "{page}");
         assert_eq!(h.platform.kv.keys(), keys, "identification only: nothing written");
+    }
+
+    #[test]
+    fn a_refresh_may_narrow_the_capabilities_never_widen_them() {
+        let h = Harness::new();
+        let grant = h.sign_in_with("sam", &["playback", "playlists"], None).unwrap();
+        assert_eq!(grant["scope"], "playback playlists");
+        let refresh = |token: &str, scope: &str, client_id: &str| {
+            h.send(HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/token")).unwrap()).with_form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", token),
+                ("client_id", client_id),
+                ("scope", scope),
+            ]))
+        };
+        let client_id = h.last_client_id.borrow().clone();
+        let narrowed = refresh(grant["refresh_token"].as_str().unwrap(), "playlists", &client_id);
+        assert_eq!(narrowed.status, 200, "{:?}", narrowed.body_json());
+        let narrowed = narrowed.body_json().unwrap();
+        assert_eq!(narrowed["scope"], "playlists");
+        assert!(!tool_names(&h, narrowed["access_token"].as_str().unwrap()).contains(&"play".to_string()));
+        let widened = refresh(narrowed["refresh_token"].as_str().unwrap(), "playback playlists", &client_id);
+        assert_eq!(widened.status, 400);
+        assert_eq!(widened.body_json().unwrap()["error"], "invalid_scope");
+    }
+
+    #[test]
+    fn authorize_preselects_the_requested_capabilities_and_refuses_unknown_ones() {
+        let h = Harness::new();
+        let mut reg = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/register")).unwrap());
+        reg.body = serde_json::to_vec(
+            &json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"}),
+        )
+        .unwrap();
+        let client_id = h.send(reg).body_json().unwrap()["client_id"].as_str().unwrap().to_string();
+        let page = |scope: &str| {
+            let mut url = url::Url::parse(&format!("{ORIGIN}/authorize")).unwrap();
+            url.query_pairs_mut()
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &client_id)
+                .append_pair("redirect_uri", "http://127.0.0.1:9/cb")
+                .append_pair("code_challenge", &pkce_s256(&"v".repeat(50)))
+                .append_pair("code_challenge_method", "S256")
+                .append_pair("scope", scope);
+            h.get(url.as_str(), None)
+        };
+        let html = String::from_utf8(page("playback").body).unwrap();
+        assert!(html.contains("value=\"playback\" checked") && html.contains("value=\"library\">"));
+        let legacy = String::from_utf8(page("spotify").body).unwrap();
+        assert!(["playback", "library", "playlists"]
+            .iter()
+            .all(|c| legacy.contains(&format!("value=\"{c}\" checked"))));
+        let bad = page("playback admin");
+        assert_eq!(bad.status, 302);
+        assert!(bad.header("location").unwrap().contains("error=invalid_scope"));
     }
 
     #[test]

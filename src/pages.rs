@@ -251,7 +251,8 @@ and it can search Spotify, control playback and manage your playlists. Everyone 
 <p class=\"muted\">Your client opens a browser: approve it on this server's page, sign in to Spotify, done.</p></div>\
 <div class=\"card warn\"><h2>Spotify's Development Mode</h2><p>Spotify apps in Development Mode work only for up to 5 people \
 the app owner added (Spotify dashboard → your app → User Management), and the owner needs Spotify Premium. \
-Playback control needs Premium for every user.</p></div>\
+Playback control needs Premium for every user. If this server's app is full, choose \
+<em>use my own Spotify app</em> on the approval page: it guides you through creating one (free, about two minutes).</p></div>\
 <p><a href=\"/account\">Your connection</a>: see and revoke connected apps, or delete your data.</p>"
     );
     page(200, "Spotify MCP server", &body, &[])

@@ -512,7 +512,12 @@ pub async fn relink_start<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> H
                 )
             }
         },
-        (Some(l), _) if !l.app.is_operator() || ctx.config.operator_app.is_some() => l.app.clone(),
+        (Some(l), _)
+            if (l.app.is_operator() && ctx.config.operator_app.is_some())
+                || (!l.app.is_operator() && ctx.config.user_apps) =>
+        {
+            l.app.clone()
+        }
         _ if ctx.config.operator_app.is_some() => SpotifyApp::Operator,
         _ => {
             return pages::relink_app(&q["t"], &ctx.spotify_redirect_uri(), &origin_of(&ctx.config.accounts_base), None)

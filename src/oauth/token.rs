@@ -1,6 +1,7 @@
 //! `POST /token`: authorization_code (PKCE S256) and refresh_token (rotating) grants.
 
 use crate::app::Ctx;
+use crate::core::capability::Capabilities;
 use crate::core::crypto::{ct_eq, pkce_s256, random_token};
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;
@@ -162,8 +163,11 @@ async fn refresh_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &Ha
     }
     let scope = match form.get("scope").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => rec.scope.clone(),
-        Some(s) if s.split_whitespace().all(|x| rec.scope.split_whitespace().any(|g| g == x)) => s.to_string(),
-        Some(_) => return error(400, "invalid_scope", "a refresh cannot widen the scope"),
+        Some(s) => match Capabilities::parse_scope(s) {
+            Ok(asked) if asked.is_subset_of(Capabilities::from_granted(&rec.scope)) => asked.scope(),
+            Ok(_) => return error(400, "invalid_scope", "a refresh cannot widen the scope"),
+            Err(word) => return error(400, "invalid_scope", &format!("unknown scope {word:?}")),
+        },
     };
     let Some(minted) = Minted::new(&uk) else { return server_error() };
     let next = RefreshRecord {
