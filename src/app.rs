@@ -188,6 +188,13 @@ async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Request
         Err(r) => return r,
     };
     log.user = Some(principal.uk.log_id().to_string());
+    if !bearer::allowed(ctx, &principal.uk) {
+        return crate::oauth::error(
+            403,
+            "access_denied",
+            "this Spotify account is no longer allowed on this server (ALLOWED_SPOTIFY_USERS)",
+        );
+    }
     if let Err(r) = transport::check_post(req) {
         return r;
     }
@@ -563,8 +570,34 @@ mod tests {
             .iter()
             .all(|c| legacy.contains(&format!("value=\"{c}\" checked"))));
         let bad = page("playback admin");
-        assert_eq!(bad.status, 302);
-        assert!(bad.header("location").unwrap().contains("error=invalid_scope"));
+        assert_eq!(bad.status, 400, "before consent, errors are our page, not a redirect");
+        assert!(bad.header("location").is_none());
+        assert!(String::from_utf8(bad.body).unwrap().contains("invalid_scope"));
+    }
+
+    #[test]
+    fn a_user_removed_from_the_allow_list_loses_access_at_once() {
+        let mut h = Harness::new();
+        h.env.insert("ALLOWED_SPOTIFY_USERS".into(), "tess,uma".into());
+        let grant = h.sign_in_with("tess", &["playback"], None).unwrap();
+        let token = grant["access_token"].as_str().unwrap();
+        let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+        assert_eq!(h.mcp(token, list.clone()).status, 200);
+        h.env.insert("ALLOWED_SPOTIFY_USERS".into(), "uma".into());
+        let kv = &h.platform.kv;
+        kv.reset_counts();
+        let refused = h.mcp(token, list);
+        assert_eq!(refused.status, 403);
+        assert_eq!(refused.body_json().unwrap()["error"], "access_denied");
+        assert_eq!(kv.reads.get(), 1, "the token check only: the policy costs no KV read");
+        let refresh =
+            h.send(HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/token")).unwrap()).with_form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", grant["refresh_token"].as_str().unwrap()),
+                ("client_id", &h.last_client_id.borrow()),
+            ]));
+        assert_eq!(refresh.status, 400);
+        assert!(refresh.body_json().unwrap()["error_description"].as_str().unwrap().contains("no longer allowed"));
     }
 
     #[test]

@@ -250,22 +250,70 @@ fn authorize_refuses_unregistered_redirects_and_missing_pkce() {
     ]);
     assert_eq!(r.status, 400, "an unregistered redirect is an error page, never a redirect");
     assert!(r.header("location").is_none());
-    let r = base(&[("redirect_uri", &client.redirect_uri)]);
-    assert_eq!(r.status, 302);
-    assert_eq!(query_param(r.header("location").unwrap(), "error").as_deref(), Some("invalid_request"));
+    // Before the person approved, errors are our page: never a redirect to the client, which
+    // would make this server an open redirector for anyone who registers a redirect URI.
+    let refused = |r: &Resp, code: &str| {
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.header("location").is_none(), "no redirect before consent");
+        assert!(r.body.contains(code), "{}", r.body);
+    };
+    refused(&base(&[("redirect_uri", &client.redirect_uri)]), "invalid_request");
     let r = base(&[
         ("redirect_uri", &client.redirect_uri),
         ("code_challenge", &"a".repeat(43)),
         ("code_challenge_method", "plain"),
     ]);
-    assert_eq!(query_param(r.header("location").unwrap(), "error").as_deref(), Some("invalid_request"));
+    refused(&r, "invalid_request");
     let r = base(&[
         ("redirect_uri", &client.redirect_uri),
         ("code_challenge", &"a".repeat(43)),
         ("code_challenge_method", "S256"),
         ("resource", "https://elsewhere.example/mcp"),
     ]);
-    assert_eq!(query_param(r.header("location").unwrap(), "error").as_deref(), Some("invalid_target"));
+    refused(&r, "invalid_target");
+}
+
+#[test]
+fn no_open_redirect_before_consent_or_from_the_callback() {
+    let s = stack();
+    // Anyone can register a redirect URI; a bad request must not bounce a browser there.
+    let r = post(
+        &s.url("/register"),
+        &[("content-type", "application/json")],
+        &json!({"redirect_uris": ["https://phish.example/landing"], "token_endpoint_auth_method": "none"}).to_string(),
+    );
+    let client_id = r.json()["client_id"].as_str().unwrap().to_string();
+    let mut url = url::Url::parse(&s.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", "https://phish.example/landing")
+        .append_pair("response_type", "x");
+    let r = get(url.as_str(), &[]);
+    assert_eq!(r.status, 400);
+    assert!(r.header("location").is_none(), "{:?}", r.header("location"));
+    // A private-use scheme must be a reversed domain name (RFC 8252 §7.1).
+    let r = post(
+        &s.url("/register"),
+        &[("content-type", "application/json")],
+        &json!({"redirect_uris": ["evil:landing"], "token_endpoint_auth_method": "none"}).to_string(),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["error"], "invalid_redirect_uri");
+    // Spotify's error answer is sent on to the app only for the browser that approved.
+    let client = register(s, "callback errors");
+    let (_, challenge) = pkce();
+    let consent = get(&authorize_url(s, &client.client_id, &client.redirect_uri, Some("st"), &challenge), &[]);
+    let approve = decide(s, &consent, "approve");
+    let state = query_param(approve.header("location").unwrap(), "state").unwrap();
+    let mut cb = url::Url::parse(&s.url("/callback")).unwrap();
+    cb.query_pairs_mut().append_pair("state", &state).append_pair("error", "access_denied");
+    let r = get(cb.as_str(), &[]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.header("location").is_none(), "no redirect without the binding cookie");
+    let bind = approve.cookie("__Host-mcp_bind").unwrap();
+    let r = get(cb.as_str(), &[("cookie", &bind)]);
+    assert_eq!(r.status, 302);
+    assert!(r.header("location").unwrap().starts_with(&client.redirect_uri));
 }
 
 #[test]

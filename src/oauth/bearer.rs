@@ -70,3 +70,12 @@ pub fn insufficient_scope<P: Platform>(
         .with_header("www-authenticate", challenge)
         .with_header("cache-control", "no-store")
 }
+
+/// `ALLOWED_SPOTIFY_USERS` at every use, not only at sign-in: someone removed from the list
+/// loses access at once. The user key is an HMAC of the Spotify id, so comparing keys
+/// needs no KV read.
+pub fn allowed<P: Platform>(ctx: &Ctx<'_, P>, uk: &crate::core::secret::UserKey) -> bool {
+    let Some(list) = &ctx.config.allowed_users else { return true };
+    let store = ctx.store();
+    list.iter().any(|id| &store.user_key(&crate::core::secret::SpotifyUserId::new(id.as_str())) == uk)
+}

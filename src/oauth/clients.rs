@@ -65,9 +65,16 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
         "javascript" | "data" | "file" | "vbscript" | "blob" | "about" | "ftp" | "ws" | "wss" => {
             Err(format!("redirect_uri scheme {:?} is not allowed", u.scheme()))
         }
-        _ => Ok(()),
+        scheme if scheme.contains('.') || KNOWN_APP_SCHEMES.contains(&scheme) => Ok(()),
+        scheme => Err(format!(
+            "redirect_uri scheme {scheme:?} is not allowed: a private-use scheme must be a reversed domain name the app controls, like com.example.app (RFC 8252 §7.1)"
+        )),
     }
 }
+
+/// Private-use schemes of widely used MCP clients that predate the reverse-domain rule.
+/// Refusing them would lock those clients out; each is specific to one vendor's app.
+const KNOWN_APP_SCHEMES: &[&str] = &["cursor", "vscode", "vscode-insiders", "windsurf", "claude", "zed"];
 
 pub fn is_loopback_host(u: &url::Url) -> bool {
     match u.host() {
@@ -369,6 +376,9 @@ mod tests {
         assert!(check_redirect_uri("javascript:alert(1)").is_err());
         assert!(check_redirect_uri("data:text/html,hi").is_err());
         assert!(check_redirect_uri("https://a.example/cb#frag").is_err());
+        assert!(check_redirect_uri("com.example.app:/oauth2redirect").is_ok());
+        assert!(check_redirect_uri("myapp://callback").is_err(), "not a reversed domain");
+        assert!(check_redirect_uri("evil:whatever").is_err());
     }
 
     #[test]

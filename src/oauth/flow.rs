@@ -155,14 +155,17 @@ pub async fn authorize<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> Http
             "Remove this server from your app and add it again.",
         );
     }
-    // From here on, errors go back to the app (the redirect URI is trusted now).
+    // Errors before the person has approved are shown here, never redirected: a registered
+    // redirect URI proves nothing about the client, and redirecting a browser there without
+    // any interaction would make this server an open redirector.
     let state = q.get("state").cloned();
     let back = |code: &str, desc: &str| {
-        let mut params = vec![("error", code), ("error_description", desc), ("iss", ctx.origin.as_str())];
-        if let Some(s) = &state {
-            params.push(("state", s.as_str()));
-        }
-        HttpResponse::redirect(&with_params(&redirect_uri, &params))
+        pages::problem(
+            400,
+            "The app's request is not valid",
+            &format!("The app sent a request this server cannot accept ({code}: {desc})."),
+            "Tell the app's developer, or remove this server from your app and add it again.",
+        )
     };
     if let Some(p) = req.repeated_query_param() {
         return back("invalid_request", &format!("parameter {p} is repeated"));
@@ -714,7 +717,11 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpR
         };
     let clear_bind = cookie(BIND_COOKIE, "", 0, "Lax");
     if let Some(err) = q.get("error") {
-        if let Flow::Mcp { req: r, .. } = &st.flow {
+        if let Flow::Mcp { req: r, bind, .. } = &st.flow {
+            // Only the browser that approved is sent back to the app, errors included.
+            if !bound(req, bind) {
+                return different_browser();
+            }
             let mut params = vec![
                 ("error", "access_denied"),
                 ("error_description", "Spotify sign-in was cancelled or refused"),

@@ -146,6 +146,9 @@ async fn refresh_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &Ha
         return error(400, "invalid_request", "refresh_token is required");
     };
     let Some(uk) = token_user(token) else { return invalid("unknown refresh token") };
+    if !crate::oauth::bearer::allowed(ctx, &uk) {
+        return invalid("this Spotify account is no longer allowed on this server");
+    }
     let store = ctx.store();
     let hash = token_hash(token);
     let rec = match store.get_refresh(&uk, &hash).await {
