@@ -178,7 +178,7 @@ pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRes
     let hash = req.form().get("grant").cloned().unwrap_or_default();
     let store = ctx.store();
     if let Ok(Some(rec)) = store.get_refresh(&uk, &hash).await {
-        if store.end_refresh(&uk, &hash, &rec).await.is_err() {
+        if store.end_grant(&uk, &rec.grant_id, crate::oauth::REFRESH_TOKEN_TTL).await.is_err() {
             return pages::problem(
                 503,
                 "Not revoked",
@@ -196,7 +196,7 @@ pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRes
         Ok(uk) => uk,
         Err(r) => return r,
     };
-    match ctx.store().delete_user(&uk).await {
+    match ctx.store().delete_user(&uk, ctx.now()).await {
         Ok(n) => pages::success(
             "All your data was deleted",
             &format!("{n} stored item(s) removed. Apps you connected will ask you to sign in again."),

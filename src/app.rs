@@ -336,8 +336,14 @@ mod tests {
 
         /// The whole sign-in with these choices: the token response.
         fn sign_in_with(&self, user: &str, caps: &[&str], own_app: Option<&str>) -> Result<Value, HttpResponse> {
-            let redirect = "http://127.0.0.1:9/cb";
-            let verifier = "v".repeat(50);
+            let (code, client_id) = self.code_for(user, caps, own_app)?;
+            let resp = self.exchange(&code, &client_id);
+            assert_eq!(resp.status, 200, "{:?}", resp.body_json());
+            Ok(resp.body_json().unwrap())
+        }
+
+        /// Consent and Spotify sign-in: our authorization code and the client it is for.
+        fn code_for(&self, user: &str, caps: &[&str], own_app: Option<&str>) -> Result<(String, String), HttpResponse> {
             let (approved, client_id) = self.decide(caps, own_app);
             if approved.status != 302 {
                 return Err(approved);
@@ -359,16 +365,33 @@ mod tests {
             }) else {
                 return Err(back);
             };
-            let token = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/token")).unwrap()).with_form(&[
+            Ok((code, client_id))
+        }
+
+        fn exchange(&self, code: &str, client_id: &str) -> HttpResponse {
+            self.send(HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/token")).unwrap()).with_form(&[
                 ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", redirect),
-                ("code_verifier", &verifier),
-                ("client_id", &client_id),
-            ]);
-            let resp = self.send(token);
-            assert_eq!(resp.status, 200, "{:?}", resp.body_json());
-            Ok(resp.body_json().unwrap())
+                ("code", code),
+                ("redirect_uri", "http://127.0.0.1:9/cb"),
+                ("code_verifier", &"v".repeat(50)),
+                ("client_id", client_id),
+            ]))
+        }
+
+        fn refresh(&self, refresh_token: &str, client_id: &str) -> HttpResponse {
+            self.send(HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/token")).unwrap()).with_form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", client_id),
+            ]))
+        }
+
+        fn profile(&self, token: &str) -> HttpResponse {
+            self.mcp(
+                token,
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": "get_my_profile", "arguments": {}}}),
+            )
         }
 
         fn mcp(&self, token: &str, body: Value) -> HttpResponse {
@@ -598,6 +621,98 @@ mod tests {
             ]));
         assert_eq!(refresh.status, 400);
         assert!(refresh.body_json().unwrap()["error_description"].as_str().unwrap().contains("no longer allowed"));
+    }
+
+    fn token_of(v: &Value, field: &str) -> String {
+        v[field].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn a_replayed_refresh_token_ends_the_whole_grant() {
+        let h = Harness::new();
+        let first = h.sign_in_with("vic", &["playback"], None).unwrap();
+        let client_id = h.last_client_id.borrow().clone();
+        let second = h.refresh(&token_of(&first, "refresh_token"), &client_id).body_json().unwrap();
+        let (a2, r2) = (token_of(&second, "access_token"), token_of(&second, "refresh_token"));
+        assert_eq!(h.profile(&a2).status, 200);
+        // A thief (or a confused client) presents the rotated-out token again.
+        let replay = h.refresh(&token_of(&first, "refresh_token"), &client_id);
+        assert_eq!(replay.status, 400);
+        assert!(replay.body_json().unwrap()["error_description"].as_str().unwrap().contains("already used"));
+        // The whole grant ended: the current pair stops working too.
+        assert_eq!(h.refresh(&r2, &client_id).status, 400);
+        assert_eq!(h.profile(&a2).status, 401);
+    }
+
+    #[test]
+    fn a_replayed_code_ends_what_its_tokens_were_rotated_into() {
+        let h = Harness::new();
+        let (code, client_id) = h.code_for("wim", &["playback"], None).unwrap();
+        let first = h.exchange(&code, &client_id).body_json().unwrap();
+        let rotated = h.refresh(&token_of(&first, "refresh_token"), &client_id).body_json().unwrap();
+        let a2 = token_of(&rotated, "access_token");
+        assert_eq!(h.profile(&a2).status, 200);
+        assert_eq!(h.exchange(&code, &client_id).status, 400, "a code is single-use");
+        assert_eq!(h.profile(&a2).status, 401, "the replay ended the grant, rotated tokens included");
+        assert_eq!(h.refresh(&token_of(&rotated, "refresh_token"), &client_id).status, 400);
+    }
+
+    #[test]
+    fn delete_all_ends_every_grant_even_when_the_listing_misses_one() {
+        let h = Harness::new();
+        let a = h.sign_in_with("xav", &["playback"], None).unwrap();
+        let a_client = h.last_client_id.borrow().clone();
+        let b = h.sign_in_with("xav", &["playback"], None).unwrap();
+        // KV's list is eventually consistent: make it miss client A's tokens.
+        let uk_a = token_of(&a, "access_token").split('.').next().unwrap().to_string();
+        let hide: Vec<String> = [token_of(&a, "access_token"), token_of(&a, "refresh_token")]
+            .iter()
+            .map(|t| crate::core::store::token_hash(t))
+            .collect();
+        h.platform.kv.hidden_from_list.replace(hide.clone());
+        let forget = h.mcp(
+            &token_of(&b, "access_token"),
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "forget_me", "arguments": {"confirm": true}}}),
+        );
+        assert_eq!(forget.body_json().unwrap()["result"]["isError"], false);
+        assert!(h.platform.kv.keys().iter().any(|k| k.starts_with(&format!("u:{uk_a}:at:"))), "the listing missed it");
+        // The person signs in again (a new link, a new epoch)...
+        h.sign_in_with("xav", &["playback"], None).unwrap();
+        // ...and the missed tokens of before the deletion are refused.
+        let old = h.profile(&token_of(&a, "access_token")).body_json().unwrap();
+        assert_eq!(old["result"]["isError"], true, "{old}");
+        assert!(old["result"]["content"][0]["text"].as_str().unwrap().contains("deleted"));
+        let refreshed = h.refresh(&token_of(&a, "refresh_token"), &a_client);
+        assert_eq!(refreshed.status, 400);
+        assert!(refreshed.body_json().unwrap()["error_description"].as_str().unwrap().contains("deleted"));
+    }
+
+    #[test]
+    fn revoke_refuses_another_clients_token_and_reports_a_store_failure() {
+        let h = Harness::new();
+        let mine = h.sign_in_with("yoko", &["playback"], None).unwrap();
+        let my_client = h.last_client_id.borrow().clone();
+        h.sign_in_with("zed", &["playback"], None).unwrap();
+        let other_client = h.last_client_id.borrow().clone();
+        let revoke = |token: &str, client: &str| {
+            h.send(
+                HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/revoke")).unwrap())
+                    .with_form(&[("token", token), ("client_id", client)]),
+            )
+        };
+        let refused = revoke(&token_of(&mine, "refresh_token"), &other_client);
+        assert_eq!(refused.status, 400);
+        assert_eq!(refused.body_json().unwrap()["error"], "unauthorized_client");
+        assert_eq!(h.refresh(&token_of(&mine, "refresh_token"), &my_client).status, 200, "still valid");
+        assert_eq!(revoke("garbage", &my_client).status, 200, "unknown tokens: 200 (RFC 7009)");
+        let current = h.sign_in_with("yoko", &["playback"], None).unwrap();
+        let client = h.last_client_id.borrow().clone();
+        h.platform.failing_kv_writes.set(1);
+        let failed = revoke(&token_of(&current, "refresh_token"), &client);
+        assert_eq!(failed.status, 503, "a revocation that did not happen is not a 200");
+        assert_eq!(revoke(&token_of(&current, "refresh_token"), &client).status, 200);
+        assert_eq!(h.refresh(&token_of(&current, "refresh_token"), &client).status, 400);
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub struct SpotifyLink {
     /// refresh token (expiry times can tie within a second).
     #[serde(default)]
     pub generation: u64,
+    /// The user's epoch when this link was made (see [`Epoch`]).
+    #[serde(default)]
+    pub epoch: u64,
 }
 
 /// What one of our access tokens grants. Stored under the token's hash.
@@ -62,6 +65,9 @@ pub struct AccessRecord {
     pub scope: String,
     pub resource: String,
     pub expires_at: u64,
+    /// The user's epoch at sign-in: a token from before "delete all my data" is refused.
+    #[serde(default)]
+    pub epoch: u64,
 }
 
 /// One refresh token, stored under its hash. Rotation writes a new key and deletes the
@@ -80,7 +86,29 @@ pub struct RefreshRecord {
     pub access_hash: String,
     pub granted_at: u64,
     pub expires_at: u64,
+    #[serde(default)]
+    pub epoch: u64,
+    /// Rotated out or revoked: the record stays as a tombstone, so presenting this token
+    /// again is recognised as reuse (RFC 9700 §4.14.2) rather than as an unknown token.
+    #[serde(default)]
+    pub spent: bool,
 }
+
+/// One grant (one sign-in of one client), under `u:<uk>:g:<grant_id>`: which refresh and
+/// access token are current, and whether it was revoked. A refresh token that is not the
+/// current one of its grant is a replay, and ends the grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantRecord {
+    pub refresh_hash: String,
+    pub access_hash: String,
+    pub revoked: bool,
+}
+
+/// The user's epoch, under `u:<uk>:epoch`: the time of their last "delete all my data".
+/// Every link and token records the epoch it was made in; one from an older epoch is
+/// refused, even when a KV listing missed it during the deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Epoch(pub u64);
 
 /// Written when an authorization code is redeemed: the code is sealed (stateless), so
 /// this marker is what makes it single-use, and lets a replay revoke what it issued.
@@ -124,6 +152,12 @@ impl<'a, K: Kv> Store<'a, K> {
     }
     pub fn code_key(uk: &UserKey, jti: &str) -> String {
         format!("u:{}:code:{jti}", uk.as_str())
+    }
+    pub fn grant_key(uk: &UserKey, grant_id: &str) -> String {
+        format!("u:{}:g:{grant_id}", uk.as_str())
+    }
+    pub fn epoch_key(uk: &UserKey) -> String {
+        format!("u:{}:epoch", uk.as_str())
     }
 
     fn user_data_key(&self, uk: &UserKey) -> Key {
@@ -177,10 +211,38 @@ impl<'a, K: Kv> Store<'a, K> {
         self.put_json(uk, &Self::refresh_key(uk, hash), rec, Some(ttl)).await
     }
 
-    /// Ends the grant a refresh token belongs to: the token and its access token stop working.
-    pub async fn end_refresh(&self, uk: &UserKey, hash: &str, rec: &RefreshRecord) -> Result<(), StoreError> {
-        self.delete_access(uk, &rec.access_hash).await?;
-        Ok(self.kv.delete(&Self::refresh_key(uk, hash)).await?)
+    /// Ends a grant: the grant is marked revoked (so any of its refresh tokens is refused,
+    /// even one read from a stale cache), its current access token is deleted and its
+    /// current refresh token becomes a tombstone.
+    /// `ttl`: how long the tombstones live (the refresh token's lifetime).
+    pub async fn end_grant(&self, uk: &UserKey, grant_id: &str, ttl: u64) -> Result<(), StoreError> {
+        let current = self.get_grant(uk, grant_id).await?;
+        let revoked = GrantRecord {
+            refresh_hash: current.as_ref().map(|g| g.refresh_hash.clone()).unwrap_or_default(),
+            access_hash: current.as_ref().map(|g| g.access_hash.clone()).unwrap_or_default(),
+            revoked: true,
+        };
+        self.put_grant(uk, grant_id, &revoked, ttl).await?;
+        if let Some(g) = current {
+            self.delete_access(uk, &g.access_hash).await?;
+            if let Some(mut rec) = self.get_refresh(uk, &g.refresh_hash).await? {
+                rec.spent = true;
+                self.put_refresh(uk, &g.refresh_hash, &rec, ttl).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn get_grant(&self, uk: &UserKey, grant_id: &str) -> Result<Option<GrantRecord>, StoreError> {
+        self.get_json(uk, &Self::grant_key(uk, grant_id)).await
+    }
+
+    pub async fn put_grant(&self, uk: &UserKey, grant_id: &str, rec: &GrantRecord, ttl: u64) -> Result<(), StoreError> {
+        self.put_json(uk, &Self::grant_key(uk, grant_id), rec, Some(ttl)).await
+    }
+
+    pub async fn get_epoch(&self, uk: &UserKey) -> Result<Epoch, StoreError> {
+        Ok(self.get_json(uk, &Self::epoch_key(uk)).await?.unwrap_or_default())
     }
 
     /// Every live refresh token of a user with its record: one per authorized client.
@@ -189,8 +251,10 @@ impl<'a, K: Kv> Store<'a, K> {
         let mut out = Vec::new();
         for key in self.kv.list(&prefix).await? {
             let hash = key[prefix.len()..].to_string();
-            if let Some(rec) = self.get_json(uk, &key).await? {
-                out.push((hash, rec));
+            if let Some(rec) = self.get_json::<RefreshRecord>(uk, &key).await? {
+                if !rec.spent {
+                    out.push((hash, rec));
+                }
             }
         }
         Ok(out)
@@ -204,13 +268,20 @@ impl<'a, K: Kv> Store<'a, K> {
         self.put_json(uk, &Self::code_key(uk, jti), rec, Some(ttl)).await
     }
 
-    /// Deletes every key under the user's prefix. Returns how many were deleted.
-    pub async fn delete_user(&self, uk: &UserKey) -> Result<usize, StoreError> {
+    /// Deletes every key under the user's prefix, then starts a new epoch: a key the
+    /// listing missed (KV lists are eventually consistent) holds a token of the old epoch,
+    /// which every check refuses. Returns how many keys were deleted.
+    pub async fn delete_user(&self, uk: &UserKey, now: u64) -> Result<usize, StoreError> {
+        let previous = self.get_epoch(uk).await?;
         let keys = self.kv.list(&Self::prefix(uk)).await?;
-        for k in &keys {
+        let epoch_key = Self::epoch_key(uk);
+        let mut deleted = 0;
+        for k in keys.iter().filter(|k| **k != epoch_key) {
             self.kv.delete(k).await?;
+            deleted += 1;
         }
-        Ok(keys.len())
+        self.put_json(uk, &epoch_key, &Epoch(now.max(previous.0 + 1)), None).await?;
+        Ok(deleted)
     }
 }
 
@@ -231,6 +302,7 @@ mod tests {
             linked_at: 1,
             app: SpotifyApp::Operator,
             generation: 0,
+            epoch: 0,
         }
     }
 
@@ -279,9 +351,13 @@ mod tests {
             scope: String::new(),
             resource: "r".into(),
             expires_at: 5,
+            epoch: 0,
         };
         block_on(store.put_access(&alice, "h", &rec, 60)).unwrap();
-        assert_eq!(block_on(store.delete_user(&alice)).unwrap(), 2);
+        assert_eq!(block_on(store.delete_user(&alice, 100)).unwrap(), 2);
+        assert_eq!(block_on(store.get_epoch(&alice)).unwrap(), Epoch(100), "a new epoch starts");
+        assert_eq!(block_on(store.delete_user(&alice, 100)).unwrap(), 0);
+        assert_eq!(block_on(store.get_epoch(&alice)).unwrap(), Epoch(101), "epochs only grow");
         assert!(block_on(store.get_link(&alice)).unwrap().is_none());
         assert!(block_on(store.get_link(&bob)).unwrap().is_some());
     }

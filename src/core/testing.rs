@@ -27,6 +27,8 @@ pub struct MemKv {
     pub reads: Cell<usize>,
     pub writes: Cell<usize>,
     pub deletes: Cell<usize>,
+    /// Keys containing any of these are missing from `list` (KV lists are eventually consistent).
+    pub hidden_from_list: RefCell<Vec<String>>,
 }
 
 impl MemKv {
@@ -62,7 +64,14 @@ impl Kv for MemKv {
         Ok(())
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
-        Ok(self.map.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect())
+        let hidden = self.hidden_from_list.borrow();
+        Ok(self
+            .map
+            .borrow()
+            .keys()
+            .filter(|k| k.starts_with(prefix) && !hidden.iter().any(|h| k.contains(h.as_str())))
+            .cloned()
+            .collect())
     }
 }
 

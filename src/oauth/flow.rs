@@ -89,6 +89,9 @@ pub struct CodePayload {
     pub resource: String,
     pub jti: String,
     pub client_name: String,
+    /// The user's epoch when the link was made: the tokens carry it.
+    #[serde(default)]
+    pub epoch: u64,
 }
 
 pub(crate) fn cookie(name: &str, value: &str, max_age: u64, same_site: &str) -> String {
@@ -609,8 +612,8 @@ pub async fn finish_relink<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, callback
 
 /// What the Spotify sign-in came to.
 enum Linked {
-    /// The link is stored (or, for the account pages, the person identified).
-    Done(UserKey),
+    /// The link is stored (or, for the account pages, the person identified), in this epoch.
+    Done(UserKey, u64),
     /// The person's existing link holds scopes this sign-in did not ask for: go round once
     /// more, asking for both, rather than narrow the link their other clients rely on.
     Widen(String),
@@ -645,7 +648,7 @@ async fn link_spotify<P: Platform>(
         return Err(LinkError::WrongUser);
     }
     if matches!(st.flow, Flow::Account { .. }) {
-        return Ok(Linked::Done(uk));
+        return Ok(Linked::Done(uk, 0));
     }
     let Some(refresh_token) = grant.refresh_token else {
         return Err(LinkError::Spotify(SpotifyError::Unexpected("no refresh token in Spotify's answer".into())));
@@ -676,6 +679,7 @@ async fn link_spotify<P: Platform>(
             }
         }
     }
+    let epoch = store.get_epoch(&uk).await.map_err(|_| LinkError::Store)?.0;
     let now = ctx.now();
     let link = SpotifyLink {
         spotify_id,
@@ -687,9 +691,10 @@ async fn link_spotify<P: Platform>(
         linked_at: now,
         app: st.app.clone(),
         generation: 0,
+        epoch,
     };
     store.put_link(&uk, &link).await.map_err(|_| LinkError::Store)?;
-    Ok(Linked::Done(uk))
+    Ok(Linked::Done(uk, epoch))
 }
 
 /// `GET /callback`: Spotify sends the browser back here.
@@ -759,8 +764,8 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpR
         Flow::Relink { uk } => Some(uk),
         _ => None,
     };
-    let uk = match link_spotify(ctx, code, &st, expected).await {
-        Ok(Linked::Done(uk)) => uk,
+    let (uk, epoch) = match link_spotify(ctx, code, &st, expected).await {
+        Ok(Linked::Done(uk, epoch)) => (uk, epoch),
         Ok(Linked::Widen(url)) => return HttpResponse::redirect(&url),
         Err(e) => return link_problem(ctx, &st.app, &e),
     };
@@ -781,6 +786,7 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpR
                 resource: request.resource,
                 jti,
                 client_name: request.client_name,
+                epoch,
             };
             let Ok(code) = sealed::seal(&ctx.config.master_key, Purpose::Code, &payload, ctx.now() + CODE_TTL) else {
                 return server_problem();

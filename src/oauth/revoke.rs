@@ -3,8 +3,8 @@
 use crate::app::Ctx;
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;
-use crate::core::store::token_hash;
-use crate::oauth::{clients, error, token_user};
+use crate::core::store::{token_hash, StoreError};
+use crate::oauth::{clients, error, token_user, REFRESH_TOKEN_TTL};
 
 pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpResponse {
     let form = req.form();
@@ -18,16 +18,27 @@ pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRes
     let Some(uk) = token_user(token) else { return ok };
     let store = ctx.store();
     let hash = token_hash(token);
-    if let Ok(Some(rec)) = store.get_access(&uk, token).await {
-        if rec.client_id == client_id && store.delete_access(&uk, &hash).await.is_err() {
-            return error(503, "temporarily_unavailable", "try again");
+    let unavailable = || error(503, "temporarily_unavailable", "the token could not be revoked right now; try again");
+    // RFC 7009 §2.1: a token issued to another client is refused, not silently kept.
+    let not_yours = || error(400, "unauthorized_client", "this token was not issued to this client");
+    match store.get_access(&uk, token).await {
+        Ok(Some(rec)) if rec.client_id != client_id => return not_yours(),
+        Ok(Some(_)) => {
+            return match store.delete_access(&uk, &hash).await {
+                Ok(()) => ok,
+                Err(_) => unavailable(),
+            }
         }
-        return ok;
+        Ok(None) | Err(StoreError::Undecryptable) => {}
+        Err(_) => return unavailable(),
     }
-    if let Ok(Some(rec)) = store.get_refresh(&uk, &hash).await {
-        if rec.client_id == client_id && store.end_refresh(&uk, &hash, &rec).await.is_err() {
-            return error(503, "temporarily_unavailable", "try again");
-        }
+    match store.get_refresh(&uk, &hash).await {
+        Ok(Some(rec)) if rec.client_id != client_id => not_yours(),
+        Ok(Some(rec)) => match store.end_grant(&uk, &rec.grant_id, REFRESH_TOKEN_TTL).await {
+            Ok(()) => ok,
+            Err(_) => unavailable(),
+        },
+        Ok(None) | Err(StoreError::Undecryptable) => ok,
+        Err(_) => unavailable(),
     }
-    ok
 }

@@ -7,7 +7,7 @@ use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;
 use crate::core::sealed::{self, Purpose};
 use crate::core::secret::UserKey;
-use crate::core::store::{token_hash, AccessRecord, CodeUse, RefreshRecord};
+use crate::core::store::{token_hash, AccessRecord, CodeUse, GrantRecord, RefreshRecord};
 use crate::oauth::clients;
 use crate::oauth::flow::{resource_matches, CodePayload};
 use crate::oauth::{error, token_user, ACCESS_TOKEN_TTL, CODE_TTL, REFRESH_TOKEN_TTL};
@@ -64,13 +64,17 @@ async fn code_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &HashM
     }
     let store = ctx.store();
     let uk = &payload.uk;
+    // A second redemption of one code, even a concurrent one, ends the whole grant it started
+    // (RFC 6749 §4.1.2): in this isolate a redemption in flight is seen at once; across
+    // isolates the marker is read back after writing, and the loser of a race finds the
+    // winner's marker there.
+    let Some(_redeeming) = Redeeming::start(&payload.jti) else {
+        let _ = store.end_grant(uk, &payload.jti, REFRESH_TOKEN_TTL).await;
+        return invalid("the authorization code was already used");
+    };
     match store.get_code_use(uk, &payload.jti).await {
-        Ok(Some(used)) => {
-            // A replay: end whatever the first redemption issued (RFC 6749 §4.1.2).
-            let _ = store.delete_access(uk, &used.access_hash).await;
-            if let Ok(Some(rec)) = store.get_refresh(uk, &used.refresh_hash).await {
-                let _ = store.end_refresh(uk, &used.refresh_hash, &rec).await;
-            }
+        Ok(Some(_)) => {
+            let _ = store.end_grant(uk, &payload.jti, REFRESH_TOKEN_TTL).await;
             return invalid("the authorization code was already used");
         }
         Ok(None) => {}
@@ -88,12 +92,41 @@ async fn code_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &HashM
         access_hash: token_hash(&grant.access),
         granted_at: ctx.now(),
         expires_at: ctx.now() + REFRESH_TOKEN_TTL,
+        epoch: payload.epoch,
+        spent: false,
     };
     let used = CodeUse { refresh_hash: token_hash(&grant.refresh), access_hash: rec.access_hash.clone() };
     if store.put_code_use(uk, &payload.jti, &used, CODE_TTL * 2).await.is_err() {
         return server_error();
     }
+    match store.get_code_use(uk, &payload.jti).await {
+        Ok(Some(seen)) if seen == used => {}
+        Ok(_) => {
+            let _ = store.end_grant(uk, &payload.jti, REFRESH_TOKEN_TTL).await;
+            return invalid("the authorization code was already used");
+        }
+        Err(_) => return server_error(),
+    }
     issue(ctx, uk, &grant, &rec).await
+}
+
+/// Codes being redeemed in this isolate.
+struct Redeeming(String);
+
+thread_local! {
+    static REDEEMING: std::cell::RefCell<std::collections::HashSet<String>> = Default::default();
+}
+
+impl Redeeming {
+    fn start(jti: &str) -> Option<Redeeming> {
+        REDEEMING.with(|r| r.borrow_mut().insert(jti.to_string())).then(|| Redeeming(jti.to_string()))
+    }
+}
+
+impl Drop for Redeeming {
+    fn drop(&mut self) {
+        REDEEMING.with(|r| r.borrow_mut().remove(&self.0));
+    }
 }
 
 /// A fresh access/refresh token pair for one user.
@@ -111,7 +144,8 @@ impl Minted {
     }
 }
 
-/// Stores a token pair (two KV writes) and answers with it.
+/// Stores a token pair and makes it its grant's current one (three KV writes), and answers
+/// with it.
 async fn issue<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, t: &Minted, rec: &RefreshRecord) -> HttpResponse {
     let store = ctx.store();
     let access = AccessRecord {
@@ -120,9 +154,14 @@ async fn issue<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, t: &Minted, rec: &Re
         scope: rec.scope.clone(),
         resource: rec.resource.clone(),
         expires_at: ctx.now() + ACCESS_TOKEN_TTL,
+        epoch: rec.epoch,
     };
+    let refresh_hash = token_hash(&t.refresh);
+    let current =
+        GrantRecord { refresh_hash: refresh_hash.clone(), access_hash: rec.access_hash.clone(), revoked: false };
     if store.put_access(uk, &rec.access_hash, &access, ACCESS_TOKEN_TTL).await.is_err()
-        || store.put_refresh(uk, &token_hash(&t.refresh), rec, REFRESH_TOKEN_TTL).await.is_err()
+        || store.put_refresh(uk, &refresh_hash, rec, REFRESH_TOKEN_TTL).await.is_err()
+        || store.put_grant(uk, &rec.grant_id, &current, REFRESH_TOKEN_TTL).await.is_err()
     {
         return server_error();
     }
@@ -161,6 +200,31 @@ async fn refresh_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &Ha
     if rec.client_id != client_id {
         return invalid("the refresh token was issued to another client");
     }
+    // Reuse detection (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2): a rotated-out token presented
+    // again means two parties hold this grant's tokens; end the grant for both.
+    let replayed =
+        || invalid("this refresh token was already used, so this sign-in was ended for safety; sign in again");
+    if rec.spent {
+        let _ = store.end_grant(&uk, &rec.grant_id, REFRESH_TOKEN_TTL).await;
+        return replayed();
+    }
+    match store.get_grant(&uk, &rec.grant_id).await {
+        Ok(Some(g)) if g.revoked => return invalid("the refresh token was revoked"),
+        Ok(Some(g)) if g.refresh_hash != hash => {
+            let _ = store.end_grant(&uk, &rec.grant_id, REFRESH_TOKEN_TTL).await;
+            return replayed();
+        }
+        // Grants from before grant records existed have none: their first rotation writes one.
+        Ok(_) | Err(crate::core::store::StoreError::Undecryptable) => {}
+        Err(_) => return server_error(),
+    }
+    match store.get_epoch(&uk).await {
+        Ok(epoch) if epoch.0 == rec.epoch => {}
+        Ok(_) | Err(crate::core::store::StoreError::Undecryptable) => {
+            return invalid("all data of this account was deleted; sign in again")
+        }
+        Err(_) => return server_error(),
+    }
     if rec.expires_at <= ctx.now() {
         return invalid("the refresh token expired; sign in again");
     }
@@ -181,8 +245,23 @@ async fn refresh_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &Ha
     };
     let response = issue(ctx, &uk, &minted, &next).await;
     if response.status == 200 {
-        // Rotation: the old pair stops working.
-        let _ = store.end_refresh(&uk, &hash, &rec).await;
+        // Rotation: the old access token ends; the old refresh token stays as a tombstone.
+        let _ = store.delete_access(&uk, &rec.access_hash).await;
+        let _ = store.put_refresh(&uk, &hash, &RefreshRecord { spent: true, ..rec }, REFRESH_TOKEN_TTL).await;
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Redeeming;
+
+    #[test]
+    fn one_redemption_of_a_code_at_a_time_per_isolate() {
+        let first = Redeeming::start("jti-1").expect("the first redemption proceeds");
+        assert!(Redeeming::start("jti-1").is_none(), "a concurrent second one is a replay");
+        assert!(Redeeming::start("jti-2").is_some(), "other codes are unaffected");
+        drop(first);
+        assert!(Redeeming::start("jti-1").is_some(), "released when the first one ends");
+    }
 }

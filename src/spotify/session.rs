@@ -342,6 +342,7 @@ mod tests {
             linked_at: 0,
             app: Default::default(),
             generation: 0,
+            epoch: 0,
         }
     }
 
@@ -411,6 +412,7 @@ mod tests {
             linked_at: 7,
             app: SpotifyApp::Own(SpotifyClientId::parse(id).unwrap()),
             generation: 0,
+            epoch: 0,
         }
     }
 

@@ -77,7 +77,7 @@ pub async fn forget_me<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> ToolRe
             "Nothing deleted: pass confirm: true, and only when the user asked to delete their data.",
         );
     }
-    match tb.ctx.store().delete_user(&tb.principal.uk).await {
+    match tb.ctx.store().delete_user(&tb.principal.uk, tb.ctx.now()).await {
         Ok(n) => ToolResult::ok(
             format!("Deleted {n} stored item(s). This connection no longer works; signing in again starts afresh."),
             json!({"deleted_items": n}),

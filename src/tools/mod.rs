@@ -75,6 +75,10 @@ impl<'a, P: Platform> Toolbox<'a, P> {
     /// The caller's Spotify session (one KV read), or the result telling them to link.
     pub async fn session(&self) -> Result<SpotifySession<'a, P>, ToolResult> {
         match self.ctx.store().get_link(&self.principal.uk).await {
+            // A token from before "delete all my data" must not use a link made after it.
+            Ok(Some(link)) if link.epoch != self.principal.access.epoch => Err(ToolResult::error(
+                "This connection ended when all data of this Spotify account was deleted from this server. Sign in again: remove this server from your app and add it again.",
+            )),
             Ok(Some(link)) => {
                 let missing = crate::spotify::scopes::missing(&link.scope, self.needs.get());
                 if !link.scope.is_empty() && !missing.is_empty() {
