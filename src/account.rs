@@ -113,10 +113,10 @@ pub async fn page<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRespo
         let host =
             url::Url::parse(&rec.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
         rows.push_str(&format!(
-            "<li><strong>{}</strong> <span class=\"muted\">(returns to {}; may use {}; authorized {})</span>\
+            "<li><strong><bdi>{}</bdi></strong> <span class=\"muted\">(returns to {}; may use {}; authorized {})</span>\
 <form method=\"post\" action=\"/account/revoke\" class=\"inline\"><input type=\"hidden\" name=\"grant\" value=\"{}\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">Revoke</button></form></li>",
-            escape(&rec.client_name),
+            escape(&crate::pages::plain_name(&rec.client_name).unwrap_or_default()),
             escape(&host),
             escape(&capability_words(&rec.scope)),
             day(rec.granted_at),

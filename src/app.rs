@@ -331,6 +331,8 @@ mod tests {
             let decide = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/authorize")).unwrap())
                 .with_form(&fields)
                 .with_header("cookie", csrf);
+            // A person reads the page first (approvals within a second are refused).
+            self.platform.now_ms.set(self.platform.now_ms.get() + crate::oauth::flow::CONSENT_MIN_DWELL_MS);
             (self.send(decide), client_id)
         }
 
@@ -713,6 +715,51 @@ mod tests {
         assert_eq!(failed.status, 503, "a revocation that did not happen is not a 200");
         assert_eq!(revoke(&token_of(&current, "refresh_token"), &client).status, 200);
         assert_eq!(h.refresh(&token_of(&current, "refresh_token"), &client).status, 400);
+    }
+
+    #[test]
+    fn an_approval_within_a_second_of_the_page_appearing_comes_back() {
+        let h = Harness::new();
+        let mut reg = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/register")).unwrap());
+        reg.body = serde_json::to_vec(
+            &json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"}),
+        )
+        .unwrap();
+        let client_id = h.send(reg).body_json().unwrap()["client_id"].as_str().unwrap().to_string();
+        let mut url = url::Url::parse(&format!("{ORIGIN}/authorize")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &client_id)
+            .append_pair("redirect_uri", "http://127.0.0.1:9/cb")
+            .append_pair("code_challenge", &pkce_s256(&"v".repeat(50)))
+            .append_pair("code_challenge_method", "S256");
+        let page = h.get(url.as_str(), None);
+        let csrf = Harness::cookie(&page, "__Host-mcp_csrf");
+        let approve = |html: &str| {
+            let fields = [
+                ("request", Harness::field(html, "request")),
+                ("csrf", Harness::field(html, "csrf")),
+                ("decision", "approve".to_string()),
+                ("capability", "playback".to_string()),
+            ];
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            h.send(
+                HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/authorize")).unwrap())
+                    .with_form(&fields)
+                    .with_header("cookie", csrf.clone()),
+            )
+        };
+        h.platform.now_ms.set(h.platform.now_ms.get() + 200);
+        let hasty = approve(&String::from_utf8(page.body.clone()).unwrap());
+        assert_eq!(hasty.status, 400, "a double-click's second click is not an approval");
+        assert!(hasty.header("location").is_none());
+        let again = String::from_utf8(hasty.body).unwrap();
+        assert!(again.contains("clickjacking") && again.contains("value=\"playback\" checked"), "{again}");
+        // The page came back: its own second starts now.
+        h.platform.now_ms.set(h.platform.now_ms.get() + 500);
+        assert_eq!(approve(&again).status, 400);
+        h.platform.now_ms.set(h.platform.now_ms.get() + 1000);
+        assert_eq!(approve(&again).status, 302);
     }
 
     #[test]

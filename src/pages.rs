@@ -36,6 +36,23 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// A name chosen by someone else (a client's `client_name`), made safe to show: no control
+/// characters, no bidirectional overrides or isolates and no zero-width or other invisible
+/// characters (they can reorder or hide the text around them, such as "(unverified)" and the
+/// host), whitespace collapsed, at most 100 characters. Empty: `None`.
+pub fn plain_name(raw: &str) -> Option<String> {
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c,
+                '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E0FFF}')
+    };
+    let cleaned: String = raw.chars().filter(|c| !invisible(*c)).collect();
+    let name = cleaned.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(100).collect::<String>();
+    (!name.is_empty()).then_some(name)
+}
+
 /// A page with the security headers every HTML response of ours carries.
 /// `form_targets`: origins a form on this page may post to or be redirected to.
 pub fn page(status: u16, title: &str, body_html: &str, form_targets: &[String]) -> HttpResponse {
@@ -195,7 +212,7 @@ Approve only if you just started the connection from an app on this machine.</p>
         ),
     };
     let body = format!(
-        "<h1>Connect an app to your Spotify</h1><div class=\"card\"><p><strong>{name}</strong> (unverified) wants to use Spotify on your behalf \
+        "<h1>Connect an app to your Spotify</h1><div class=\"card\"><p><strong><bdi>{name}</bdi></strong> (unverified) wants to use Spotify on your behalf \
 through this server. It will be sent back to <strong>{host}</strong>.</p>{origin}</div>{loopback}\
 <form method=\"post\" action=\"/authorize\"><input type=\"hidden\" name=\"request\" value=\"{req}\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{error}\
@@ -206,7 +223,7 @@ through this server. It will be sent back to <strong>{host}</strong>.</p>{origin
 <button class=\"primary\" type=\"submit\" name=\"decision\" value=\"approve\">Approve and sign in to Spotify</button>\
 <button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></form>\
 <p class=\"muted\">Only approve apps you recognise. You can revoke access at any time on <a href=\"/account\">your connection</a> page.</p>",
-        name = escape(v.client_name),
+        name = escape(&plain_name(v.client_name).unwrap_or_else(|| "Unnamed MCP client".into())),
         host = escape(v.redirect_host),
         req = escape(v.sealed_request),
         csrf = escape(v.csrf),
@@ -291,6 +308,33 @@ mod tests {
         assert_eq!(r.header("x-frame-options"), Some("DENY"));
         assert!(html.contains("&lt;i&gt;fix&lt;/i&gt;") && !html.contains("<b>"));
         assert_eq!(r.status, 400, "a form with an error comes back as 400");
+    }
+
+    #[test]
+    fn client_names_cannot_reorder_or_hide_the_text_around_them() {
+        // U+202E reverses what follows; U+2066..U+2069 isolate; U+200B is invisible.
+        let name = "Claude\u{202E}deifirevnu\u{202C} \u{2066}x\u{2069}\u{200B}\u{FEFF}\n  tool";
+        assert_eq!(plain_name(name).as_deref(), Some("Claudedeifirevnu x tool"));
+        assert_eq!(plain_name("\u{200B}\u{202E} "), None);
+        assert_eq!(plain_name(&"é".repeat(300)).unwrap().chars().count(), 100);
+        let r = consent(&ConsentView {
+            client_name: "Evil\u{202E}",
+            redirect_host: "evil.example",
+            redirect_is_loopback: false,
+            cimd_domain: None,
+            sealed_request: "abc",
+            csrf: "tok",
+            spotify_origin: "https://accounts.spotify.com".into(),
+            redirect_origin: "https://evil.example".into(),
+            capabilities: Capabilities::ALL,
+            app_choice: AppChoice::Either,
+            own_app_chosen: false,
+            client_id: "",
+            spotify_redirect_uri: "https://w.example/callback",
+            error: None,
+        });
+        let html = String::from_utf8(r.body).unwrap();
+        assert!(html.contains("<bdi>Evil</bdi></strong> (unverified)") && !html.contains('\u{202E}'));
     }
 
     #[test]

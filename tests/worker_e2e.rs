@@ -209,6 +209,7 @@ fn consent_is_csrf_protected_and_bound_to_the_browser() {
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     // No cookie: refused.
     assert_eq!(post_form(&s.url("/authorize"), &[], &form).status, 403);
+    consent_dwell();
     // With the cookie: on to Spotify; but the callback without the binding cookie is refused.
     let ok = post_form(&s.url("/authorize"), &[("cookie", &cookie)], &form);
     assert_eq!(ok.status, 302);

@@ -144,11 +144,8 @@ pub fn register<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRespons
     let name: String = meta
         .get("client_name")
         .and_then(Value::as_str)
-        .unwrap_or("Unnamed MCP client")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
+        .and_then(crate::pages::plain_name)
+        .unwrap_or_else(|| "Unnamed MCP client".to_string());
     let reg = Registration { n: name.clone(), r: uris.clone(), a: method };
     let Ok(sealed) = sealed::seal(&ctx.config.master_key, Purpose::Client, &reg, 0) else {
         return error(500, "server_error", "could not register the client");
@@ -345,14 +342,8 @@ async fn fetch_metadata<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> Resul
         }
     }
     let domain = url.host_str().unwrap_or_default().to_string();
-    let name = doc
-        .get("client_name")
-        .and_then(Value::as_str)
-        .unwrap_or(&domain)
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
+    let name =
+        doc.get("client_name").and_then(Value::as_str).and_then(crate::pages::plain_name).unwrap_or(domain.clone());
     Ok(Client {
         id: client_id.to_string(),
         name,

@@ -46,7 +46,15 @@ pub struct AuthzRequest {
     pub csrf: String,
     /// The domain of a client metadata document, shown as the client's publisher.
     pub cimd_domain: Option<String>,
+    /// When the consent page with this request was shown (ms): see [`CONSENT_MIN_DWELL_MS`].
+    #[serde(default)]
+    pub shown_at_ms: u64,
 }
+
+/// An approval must come at least this long after the consent page appeared. Double-
+/// clickjacking swaps our page in under the second click of a double-click a few tens of
+/// milliseconds after it appears; a person reading the page takes far longer.
+pub const CONSENT_MIN_DWELL_MS: u64 = 1000;
 
 #[derive(Serialize, Deserialize)]
 enum Flow {
@@ -210,6 +218,7 @@ pub async fn authorize<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> Http
         resource,
         csrf: csrf.clone(),
         cimd_domain: client.metadata_domain.clone(),
+        shown_at_ms: ctx.platform.now_ms(),
     };
     let Ok(sealed) = sealed::seal(&ctx.config.master_key, Purpose::Consent, &request, ctx.now() + FLOW_TTL) else {
         return server_problem();
@@ -328,9 +337,18 @@ pub async fn decide<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRes
         own_app: false,
         client_id: form.get("spotify_client_id").map(|c| c.trim().to_string()).unwrap_or_default(),
     };
+    if ctx.platform.now_ms() < request.shown_at_ms.saturating_add(CONSENT_MIN_DWELL_MS) {
+        entered.own_app = form.get("spotify_app").map(String::as_str) == Some("own");
+        return consent_again(
+            ctx,
+            &request,
+            &entered,
+            "This approval came less than a second after the page appeared, which is how clickjacking tricks work. Check what you are approving, then choose Approve again.",
+        );
+    }
     let app = match choose_app(ctx, &form, &mut entered) {
         Ok(app) => app,
-        Err(problem) => return consent_again(ctx, &request, &form, &entered, &problem),
+        Err(problem) => return consent_again(ctx, &request, &entered, &problem),
     };
     if let SpotifyApp::Own(_) = &app {
         // Spotify strands a person on its own error page for an unknown client id or a
@@ -343,7 +361,7 @@ pub async fn decide<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRes
                     ctx.spotify_redirect_uri()
                 ),
             };
-            return consent_again(ctx, &request, &form, &entered, &text);
+            return consent_again(ctx, &request, &entered, &text);
         }
     }
     let (Ok(verifier), Ok(bind)) = (random_token(), random_token()) else { return server_problem() };
@@ -393,12 +411,15 @@ fn choose_app<P: Platform>(
 fn consent_again<P: Platform>(
     ctx: &Ctx<'_, P>,
     request: &AuthzRequest,
-    form: &std::collections::HashMap<String, String>,
     entered: &Entered,
     problem: &str,
 ) -> HttpResponse {
-    let sealed = form.get("request").cloned().unwrap_or_default();
-    let mut page = render_consent(ctx, request, &sealed, &request.csrf, Some(entered), Some(problem));
+    // A new page: its own time of appearing.
+    let shown = AuthzRequest { shown_at_ms: ctx.platform.now_ms(), ..request.clone() };
+    let Ok(sealed) = sealed::seal(&ctx.config.master_key, Purpose::Consent, &shown, ctx.now() + FLOW_TTL) else {
+        return server_problem();
+    };
+    let mut page = render_consent(ctx, &shown, &sealed, &request.csrf, Some(entered), Some(problem));
     page.status = 400;
     page
 }

@@ -62,6 +62,7 @@ try {
   check(await page.isVisible('text=Browser Test Client'), 'consent page names the client');
   check(await page.isVisible('text=127.0.0.1'), 'consent page shows the redirect host');
   await page.screenshot({ path: `${artifacts}/2-consent.png`, fullPage: true });
+  await page.waitForTimeout(1050); // a person reads the page; an approval within a second is refused
   await Promise.all([page.waitForURL(`${redirectUri}**`), page.click('button[value=approve]')]);
   const back = new URL(page.url());
   check(back.searchParams.get('state') === 'browser-state' && back.searchParams.get('iss') === base, 'client receives state and iss');
@@ -92,6 +93,7 @@ try {
   await page.click('summary');
   check((await page.inputValue('#redirect_uri_copy')) === `${base}/callback`, 'the guide shows the exact Redirect URI');
   await page.fill('#spotify_client_id', 'not-a-client-id');
+  await page.waitForTimeout(1050);
   await page.click('button[value=approve]');
   await page.waitForSelector('[role=alert]');
   check(await page.isVisible('text=32 characters'), 'a malformed Client ID comes back with what to fix');
@@ -100,6 +102,7 @@ try {
   check(await page.isVisible('#redirect_uri_copy'), 'after an error the guide stays open');
   await page.fill('#spotify_client_id', ownClientId);
   await page.screenshot({ path: `${artifacts}/2c-consent-own-app.png`, fullPage: true });
+  await page.waitForTimeout(1050); // a person reads the page; an approval within a second is refused
   await Promise.all([page.waitForURL(`${redirectUri}**`), page.click('button[value=approve]')]);
   const own = new URL(page.url());
   check(own.searchParams.get('state') === 'own-app-state', 'signed in with the own app');

@@ -21,6 +21,8 @@ export async function signInWithBrowser(authorizationUrl, user, ownClientId) {
   if (consent.status !== 200) throw new Error(`consent page: HTTP ${consent.status}: ${html.slice(0, 300)}`);
   const csrf = cookieOf(consent, '__Host-mcp_csrf');
   const origin = new URL(authorizationUrl).origin;
+  // The page refuses an approval within a second of appearing (double-clickjacking).
+  await new Promise((resolve) => setTimeout(resolve, 1050));
   const approve = await fetch(`${origin}/authorize`, {
     method: 'POST',
     redirect: 'manual',

@@ -62,6 +62,7 @@ async def browser(url: str) -> None:
     async with httpx2.AsyncClient(follow_redirects=False, timeout=30) as http:
         consent = await http.get(url)
         assert consent.status_code == 200, consent.text[:300]
+        await asyncio.sleep(1.05)  # the page refuses approvals within a second (clickjacking)
         approve = await http.post(
             f"{BASE}/authorize",
             # What a browser sends with the boxes checked by default.

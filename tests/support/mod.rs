@@ -342,8 +342,17 @@ pub fn decide(stack: &Stack, page: &Resp, decision: &str) -> Resp {
     decide_with(stack, page, decision, &fields)
 }
 
+/// The consent page refuses an approval within a second of appearing (double-clickjacking):
+/// wait as a person reading it would.
+pub fn consent_dwell() {
+    std::thread::sleep(Duration::from_millis(1050));
+}
+
 /// The consent form with exactly these extra fields (capabilities, the app choice).
 pub fn decide_with(stack: &Stack, page: &Resp, decision: &str, extra: &[(&str, &str)]) -> Resp {
+    if decision == "approve" {
+        consent_dwell();
+    }
     let cookie = page.cookie("__Host-mcp_csrf").expect("csrf cookie");
     let (request, csrf) = (form_field(&page.body, "request"), form_field(&page.body, "csrf"));
     let mut fields: Vec<(&str, &str)> = vec![("request", &request), ("csrf", &csrf), ("decision", decision)];
