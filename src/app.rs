@@ -74,14 +74,18 @@ fn preflight() -> HttpResponse {
         .with_header("access-control-max-age", "86400")
 }
 
-pub fn health(problems: &[ConfigProblem]) -> HttpResponse {
-    let list: Vec<_> = problems.iter().map(|p| json!({"variable": p.variable, "problem": p.problem})).collect();
+/// `notes` are things to know about a working configuration (a key rollover in progress).
+pub fn health(problems: &[ConfigProblem], notes: &[ConfigProblem]) -> HttpResponse {
+    let list = |l: &[ConfigProblem]| -> Vec<_> {
+        l.iter().map(|p| json!({"variable": p.variable, "problem": p.problem})).collect()
+    };
     let status = if problems.is_empty() { 200 } else { 503 };
-    HttpResponse::json(
-        status,
-        &json!({"status": if problems.is_empty() { "ok" } else { "misconfigured" }, "problems": list}),
-    )
-    .with_header("cache-control", "no-store")
+    let mut body =
+        json!({"status": if problems.is_empty() { "ok" } else { "misconfigured" }, "problems": list(problems)});
+    if !notes.is_empty() {
+        body["notes"] = json!(list(notes));
+    }
+    HttpResponse::json(status, &body).with_header("cache-control", "no-store")
 }
 
 fn insecure(req: &HttpRequest) -> HttpResponse {
@@ -114,7 +118,7 @@ pub async fn handle<P: Platform>(platform: &P, env: &dyn EnvSource, req: HttpReq
         Ok(c) => c,
         Err(problems) => {
             let resp = if req.url.path() == "/health" {
-                health(&problems)
+                health(&problems, &[])
             } else {
                 let names: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
                 HttpResponse::json(
@@ -152,7 +156,7 @@ async fn route<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Reque
         ("GET", "/callback") => flow::callback(ctx, req).await,
         ("POST", "/token") => token::token(ctx, req).await,
         ("POST", "/revoke") => revoke::revoke(ctx, req).await,
-        ("GET", "/health") => health(&[]),
+        ("GET", "/health") => health(&[], &ctx.config.notes()),
         ("GET", "/account") => crate::account::page(ctx, req).await,
         ("GET", "/account/login") => flow::account_login(ctx, req).await,
         ("GET", "/relink") => flow::relink_start(ctx, req).await,
@@ -786,6 +790,151 @@ mod tests {
             assert!(!value.contains("emu-at-") && !value.contains("emu-rt-"), "a Spotify token leaked into {key}");
             assert!(!key.contains("bob"), "the Spotify user id leaked into a key: {key}");
         }
+    }
+
+    fn post_form(h: &Harness, path: &str, fields: &[(&str, &str)]) -> HttpResponse {
+        h.send(HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}{path}")).unwrap()).with_form(fields))
+    }
+
+    /// Authenticates a confidential client at `/token` with a refresh token that is no token.
+    fn probe(h: &Harness, client_id: &str, secret: &str) -> HttpResponse {
+        post_form(
+            h,
+            "/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "nope"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_key_rollover_signs_nobody_out() {
+        use crate::core::crypto::{b64url, Key};
+        use crate::core::keyring::Keyring;
+        let mut h = Harness::new();
+        let (a, b) = ([42u8; 32], [43u8; 32]);
+        assert_eq!(h.env["TOKEN_ENCRYPTION_KEY"], b64url(&a));
+        // Under key A: a sign-in, and a confidential client registration.
+        let grant = h.sign_in_with("tess", &["playback", "library", "playlists"], None).unwrap();
+        let public_client = h.last_client_id.borrow().clone();
+        let mut reg = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/register")).unwrap());
+        reg.body = serde_json::to_vec(
+            &json!({"redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "client_secret_post"}),
+        )
+        .unwrap();
+        let confidential = h.send(reg).body_json().unwrap();
+        let (conf_id, conf_secret) =
+            (confidential["client_id"].as_str().unwrap(), confidential["client_secret"].as_str().unwrap());
+        let access = grant["access_token"].as_str().unwrap();
+        let uk = access.split_once('.').unwrap().0.to_string();
+        let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "search_tracks", "arguments": {"query": "love"}}});
+        assert_eq!(h.mcp(access, call.clone()).body_json().unwrap()["result"]["isError"], false);
+
+        // The rollover: B is the key, A the previous one.
+        h.env.insert("TOKEN_ENCRYPTION_KEY".into(), b64url(&b));
+        h.env.insert("TOKEN_ENCRYPTION_KEY_PREVIOUS".into(), b64url(&a));
+        let kv = &h.platform.kv;
+        kv.reset_counts();
+        let r = h.mcp(access, call.clone());
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body_json().unwrap()["result"]["isError"], false, "the same access token works");
+        assert_eq!(
+            (kv.reads.get(), kv.writes.get(), kv.deletes.get()),
+            (2, 0, 0),
+            "the budget holds during a rollover"
+        );
+        // A confidential client registered under A still authenticates (an unknown grant, not
+        // an unknown client); a wrong secret still fails.
+        assert_eq!(probe(&h, conf_id, conf_secret).body_json().unwrap()["error"], "invalid_grant");
+        assert_eq!(probe(&h, conf_id, "wrong").status, 401);
+        // Our refresh token from before works, and so does what it returns.
+        let refreshed = post_form(
+            &h,
+            "/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", grant["refresh_token"].as_str().unwrap()),
+                ("client_id", &public_client),
+            ],
+        );
+        assert_eq!(refreshed.status, 200, "{:?}", refreshed.body_json());
+        let refreshed = refreshed.body_json().unwrap();
+        let access = refreshed["access_token"].as_str().unwrap();
+        assert!(access.starts_with(&format!("{uk}.")), "the user keeps their prefix");
+        // A Spotify refresh writes the link again, under B.
+        h.emulator.expire_access_tokens("tess");
+        assert_eq!(h.mcp(access, call.clone()).body_json().unwrap()["result"]["isError"], false);
+        // Signing in again finds the same user.
+        let again = h.sign_in("tess");
+        assert!(again.starts_with(&format!("{uk}.")), "a new sign-in lands on the same prefix");
+
+        // Everything live was written again: it opens under B alone (code markers, sealed
+        // under A, expire within 2 minutes and are not read again).
+        let after = Keyring::new(Key::from_bytes(b), None, Some(Key::from_bytes(a)));
+        let store = Store::new(kv, &after);
+        let user = crate::core::secret::UserKey::parse(&uk).unwrap();
+        assert!(block_on(store.get_link(&user)).unwrap().is_some());
+        assert_eq!(block_on(store.list_refresh(&user)).unwrap().len(), 2, "both clients' grants");
+        for token in [access, again.as_str()] {
+            assert!(block_on(store.get_access(&user, token)).unwrap().is_some());
+        }
+        let live: Vec<_> =
+            kv.keys().into_iter().filter(|k| k.starts_with(&format!("u:{uk}:")) && !k.contains(":code:")).collect();
+        assert_eq!(live.len(), 5, "the link, two refresh and two access records: {live:?}");
+        let data_key = Key::from_bytes(b).derive(format!("user-data:{uk}").as_bytes());
+        let stale: Vec<_> = live
+            .iter()
+            .filter(|k| {
+                let bytes = crate::core::crypto::b64url_decode(&kv.raw(k).unwrap()).unwrap();
+                data_key.open(k.as_bytes(), &bytes).is_err()
+            })
+            .collect();
+        assert!(stale.is_empty(), "still under A: {stale:?}");
+
+        // The rollover ends: PREVIOUS removed, A kept only as the identity key.
+        h.env.remove("TOKEN_ENCRYPTION_KEY_PREVIOUS");
+        let health = h.get(&format!("{ORIGIN}/health"), None).body_json().unwrap();
+        assert!(health.get("notes").is_none(), "{health}");
+        h.env.insert("TOKEN_IDENTITY_KEY".into(), b64url(&a));
+        for token in [access, again.as_str()] {
+            assert_eq!(h.mcp(token, call.clone()).body_json().unwrap()["result"]["isError"], false);
+        }
+        assert_eq!(
+            probe(&h, conf_id, conf_secret).body_json().unwrap()["error"],
+            "invalid_grant",
+            "clients need not register again"
+        );
+        let refreshed = post_form(
+            &h,
+            "/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refreshed["refresh_token"].as_str().unwrap()),
+                ("client_id", &public_client),
+            ],
+        );
+        assert_eq!(refreshed.status, 200, "{:?}", refreshed.body_json());
+        assert!(h.sign_in("tess").starts_with(&format!("{uk}.")));
+    }
+
+    #[test]
+    fn health_notes_a_rollover_whose_identity_key_is_not_pinned() {
+        let mut h = Harness::new();
+        let old = h.env["TOKEN_ENCRYPTION_KEY"].clone();
+        h.env.insert("TOKEN_ENCRYPTION_KEY_PREVIOUS".into(), old.clone());
+        h.env.insert("TOKEN_ENCRYPTION_KEY".into(), crate::core::crypto::b64url(&[7u8; 32]));
+        let resp = h.get(&format!("{ORIGIN}/health"), None);
+        assert_eq!(resp.status, 200);
+        let body = resp.body_json().unwrap();
+        assert_eq!(body["status"], "ok");
+        assert_eq!(body["notes"][0]["variable"], "TOKEN_IDENTITY_KEY", "{body}");
+        assert!(!body.to_string().contains(&old), "no key in the answer");
+        h.env.insert("TOKEN_IDENTITY_KEY".into(), old);
+        assert!(h.get(&format!("{ORIGIN}/health"), None).body_json().unwrap().get("notes").is_none());
     }
 
     #[test]

@@ -1324,3 +1324,63 @@ fn resources_in_both_eras() {
     assert_eq!(r["error"]["code"], -32002, "{r}");
     assert_eq!(read("playlists://37i9dQZF1DXcBWIGoYBM5M", false)["error"]["code"], -32002);
 }
+
+fn refresh(s: &Stack, client: &Client, token: &str) -> Value {
+    let r = post_form(
+        &s.url("/token"),
+        &[],
+        &[("grant_type", "refresh_token"), ("refresh_token", token), ("client_id", &client.client_id)],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+/// A key rollover as an operator does it, through redeployed Workers on the same KV: nobody
+/// is signed out, during the rollover or after it.
+#[test]
+fn a_key_rollover_signs_nobody_out() {
+    const NEW_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let s = Stack::start();
+    let (client, t) = sign_in(&s, "rollie");
+    let uk = t.access.split_once('.').unwrap().0.to_string();
+    let session = account_session(&s, "rollie");
+    let page = get(&s.url("/account"), &[("cookie", &session)]);
+    let csrf = form_field(&page.body, "csrf");
+
+    // TOKEN_ENCRYPTION_KEY_PREVIOUS = the old key, TOKEN_ENCRYPTION_KEY = a new one.
+    let s = s.restart_with(&[
+        &format!("TOKEN_ENCRYPTION_KEY:{NEW_KEY}"),
+        &format!("TOKEN_ENCRYPTION_KEY_PREVIOUS:{TEST_KEY}"),
+    ]);
+    let health = get(&s.url("/health"), &[]).json();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["notes"][0]["variable"], "TOKEN_IDENTITY_KEY", "{health}");
+    assert!(!health.to_string().contains(TEST_KEY) && !health.to_string().contains(NEW_KEY));
+    let r = call_tool(&s, &t.access, "search_tracks", json!({"query": "love"}));
+    assert_eq!(r["isError"], false, "the access token from before works: {r}");
+    // The session cookie and a form shown before the rollover still work.
+    let page = get(&s.url("/account"), &[("cookie", &session)]);
+    assert!(page.body.contains("e2e client for rollie"), "{}", page.body);
+    let out = post_form(&s.url("/account/logout"), &[("cookie", &session)], &[("csrf", &csrf)]);
+    assert_eq!(out.status, 303, "{}", out.body);
+    // The refresh token from before works (its client id was sealed under the old key).
+    let fresh = refresh(&s, &client, &t.refresh);
+    let access = fresh["access_token"].as_str().unwrap().to_string();
+    assert!(access.starts_with(&format!("{uk}.")), "the user keeps their KV prefix");
+    // A Spotify refresh stores the link again, under the new key.
+    s.emulator.expire_access_tokens("rollie");
+    assert_eq!(call_tool(&s, &access, "get_my_profile", json!({}))["isError"], false);
+    let (_, again) = sign_in(&s, "rollie");
+    assert!(again.access.starts_with(&format!("{uk}.")), "a new sign-in finds the same user");
+
+    // The rollover ends: PREVIOUS removed, the old key kept as TOKEN_IDENTITY_KEY only.
+    let s = s.restart_with(&[&format!("TOKEN_ENCRYPTION_KEY:{NEW_KEY}"), &format!("TOKEN_IDENTITY_KEY:{TEST_KEY}")]);
+    assert!(get(&s.url("/health"), &[]).json().get("notes").is_none());
+    for token in [&access, &again.access] {
+        assert_eq!(call_tool(&s, token, "get_my_profile", json!({}))["isError"], false);
+    }
+    let fresh = refresh(&s, &client, fresh["refresh_token"].as_str().unwrap());
+    assert!(fresh["access_token"].as_str().unwrap().starts_with(&format!("{uk}.")));
+    // The old key opens nothing any more: its session cookie is gone with it.
+    assert!(get(&s.url("/account"), &[("cookie", &session)]).body.contains("/account/login"));
+}

@@ -3,6 +3,7 @@
 //! exactly what to fix without ever echoing a value.
 
 use crate::core::crypto::Key;
+use crate::core::keyring::Keyring;
 use crate::core::secret::SpotifyClientSecret;
 
 pub const DEFAULT_ACCOUNTS_BASE: &str = "https://accounts.spotify.com";
@@ -35,7 +36,9 @@ pub struct Config {
     /// their own Spotify app? Spotify's Development Mode allows 5 users per app and one
     /// quota per developer account, so this is how a deployment serves more people.
     pub user_apps: bool,
-    pub master_key: Key,
+    /// `TOKEN_ENCRYPTION_KEY`, with `TOKEN_ENCRYPTION_KEY_PREVIOUS` during a rollover and
+    /// `TOKEN_IDENTITY_KEY` after the first one: see [`Keyring`].
+    pub master_key: Keyring,
     pub redirect_uri: Option<String>,
     pub accounts_base: String,
     pub api_base: String,
@@ -68,6 +71,20 @@ fn base_url(env: &dyn EnvSource, name: &'static str, default: &str, problems: &m
         _ => {
             problems.push(ConfigProblem { variable: name, problem: "must be an absolute http(s) URL".into() });
             default.to_string()
+        }
+    }
+}
+
+/// A key variable in `TOKEN_ENCRYPTION_KEY`'s format, when set; a problem names the
+/// variable, never the value.
+fn optional_key(env: &dyn EnvSource, variable: &'static str, problems: &mut Vec<ConfigProblem>) -> Option<Key> {
+    match Key::from_base64(&non_empty(env, variable)?) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            let text = e.to_string();
+            let problem = text.trim_start_matches("TOKEN_ENCRYPTION_KEY ").to_string();
+            problems.push(ConfigProblem { variable, problem });
+            None
         }
     }
 }
@@ -120,16 +137,10 @@ impl Config {
                 problems.push(missing("TOKEN_ENCRYPTION_KEY", "32 random bytes as base64: `openssl rand -base64 32`"));
                 None
             }
-            Some(text) => match Key::from_base64(&text) {
-                Ok(k) => Some(k),
-                Err(e) => {
-                    let text = e.to_string();
-                    let problem = text.trim_start_matches("TOKEN_ENCRYPTION_KEY ").to_string();
-                    problems.push(ConfigProblem { variable: "TOKEN_ENCRYPTION_KEY", problem });
-                    None
-                }
-            },
+            Some(_) => optional_key(env, "TOKEN_ENCRYPTION_KEY", &mut problems),
         };
+        let previous_key = optional_key(env, "TOKEN_ENCRYPTION_KEY_PREVIOUS", &mut problems);
+        let identity_key = optional_key(env, "TOKEN_IDENTITY_KEY", &mut problems);
         let redirect_uri = non_empty(env, "SPOTIFY_REDIRECT_URI");
         if let Some(r) = &redirect_uri {
             if url::Url::parse(r).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
@@ -145,7 +156,7 @@ impl Config {
             Some(key) if problems.is_empty() => Ok(Config {
                 operator_app,
                 user_apps,
-                master_key: key,
+                master_key: Keyring::new(key, previous_key, identity_key),
                 redirect_uri,
                 accounts_base,
                 api_base,
@@ -154,6 +165,18 @@ impl Config {
             }),
             _ => Err(problems),
         }
+    }
+
+    /// Things `/health` tells an operator about a working configuration.
+    pub fn notes(&self) -> Vec<ConfigProblem> {
+        let mut notes = Vec::new();
+        if self.master_key.identity_at_risk() {
+            notes.push(ConfigProblem {
+                variable: "TOKEN_IDENTITY_KEY",
+                problem: "is not set: users and registered clients are named by TOKEN_ENCRYPTION_KEY_PREVIOUS during this rollover; set TOKEN_IDENTITY_KEY to the same value before removing it, or every user and client gets a new identity".into(),
+            });
+        }
+        notes
     }
 
     /// Whether the consent page must ask for the person's own Spotify app.
@@ -228,5 +251,48 @@ mod tests {
         ]))
         .unwrap();
         assert!(!only_operator.user_apps && !only_operator.own_app_required());
+    }
+
+    #[test]
+    fn the_previous_and_identity_keys_are_optional_and_checked_by_name() {
+        let (a, b) = (crate::core::crypto::b64url(&[1u8; 32]), crate::core::crypto::b64url(&[2u8; 32]));
+        let plain = Config::from_env(&env(&[("TOKEN_ENCRYPTION_KEY", &b)])).unwrap();
+        assert!(plain.master_key.previous().is_none() && plain.notes().is_empty());
+        let rolling =
+            Config::from_env(&env(&[("TOKEN_ENCRYPTION_KEY", &b), ("TOKEN_ENCRYPTION_KEY_PREVIOUS", &a)])).unwrap();
+        assert_eq!(rolling.master_key.current(), &Key::from_bytes([2; 32]));
+        assert_eq!(rolling.master_key.previous(), Some(&Key::from_bytes([1; 32])));
+        assert_eq!(rolling.master_key.identity(), &Key::from_bytes([1; 32]));
+        let notes = rolling.notes();
+        assert_eq!(notes.iter().map(|n| n.variable).collect::<Vec<_>>(), ["TOKEN_IDENTITY_KEY"]);
+        let pinned = Config::from_env(&env(&[
+            ("TOKEN_ENCRYPTION_KEY", &b),
+            ("TOKEN_ENCRYPTION_KEY_PREVIOUS", &a),
+            ("TOKEN_IDENTITY_KEY", &a),
+        ]))
+        .unwrap();
+        assert!(pinned.notes().is_empty());
+        let after = Config::from_env(&env(&[("TOKEN_ENCRYPTION_KEY", &b), ("TOKEN_IDENTITY_KEY", &a)])).unwrap();
+        assert!(after.master_key.previous().is_none());
+        assert_eq!(after.master_key.identity(), &Key::from_bytes([1; 32]));
+
+        let short = crate::core::crypto::b64url(&[7u8; 16]);
+        let problems = Config::from_env(&env(&[
+            ("TOKEN_ENCRYPTION_KEY", &b),
+            ("TOKEN_ENCRYPTION_KEY_PREVIOUS", &short),
+            ("TOKEN_IDENTITY_KEY", "not base64!"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            problems.iter().map(|p| p.variable).collect::<Vec<_>>(),
+            ["TOKEN_ENCRYPTION_KEY_PREVIOUS", "TOKEN_IDENTITY_KEY"]
+        );
+        assert!(problems[0].problem.contains("32 bytes"), "{}", problems[0]);
+        assert!(problems[1].problem.contains("base64"), "{}", problems[1]);
+        for p in &problems {
+            let text = p.to_string();
+            assert!(!text.contains(&short) && !text.contains("not base64!") && !text.contains(&b), "{text}");
+            assert!(!p.problem.starts_with("TOKEN_ENCRYPTION_KEY"), "{text}");
+        }
     }
 }

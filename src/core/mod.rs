@@ -4,6 +4,7 @@ pub mod capability;
 pub mod config;
 pub mod crypto;
 pub mod http;
+pub mod keyring;
 pub mod platform;
 pub mod sealed;
 pub mod secret;

@@ -2,8 +2,13 @@
 //! the master secret for one purpose, with an expiry inside. They let `state`, our
 //! authorization codes and registered client ids travel through the browser and come back
 //! to any edge location, with no KV write and no wait for KV to replicate.
+//!
+//! Values are sealed under the current key and open under the current or the previous one
+//! (a key rollover); registered client ids, which clients keep forever, under the identity
+//! key (see [`Keyring`]).
 
 use crate::core::crypto::{b64url, b64url_decode, Key};
+use crate::core::keyring::Keyring;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -52,43 +57,99 @@ struct Envelope<T> {
     v: T,
 }
 
-pub fn seal<T: Serialize>(master: &Key, purpose: Purpose, value: &T, expires_at: u64) -> Result<String, SealError> {
-    let key = master.derive(format!("seal:{}", purpose.label()).as_bytes());
+fn purpose_key(master: &Key, purpose: Purpose) -> Key {
+    master.derive(format!("seal:{}", purpose.label()).as_bytes())
+}
+
+pub fn seal<T: Serialize>(keys: &Keyring, purpose: Purpose, value: &T, expires_at: u64) -> Result<String, SealError> {
+    let master = if purpose == Purpose::Client { keys.identity() } else { keys.current() };
     let json = serde_json::to_vec(&Envelope { exp: expires_at, v: value }).map_err(|_| SealError::Crypto)?;
-    let sealed = key.seal(purpose.label().as_bytes(), &json).map_err(|_| SealError::Crypto)?;
+    let sealed = purpose_key(master, purpose).seal(purpose.label().as_bytes(), &json).map_err(|_| SealError::Crypto)?;
     Ok(b64url(&sealed))
 }
 
-pub fn open<T: DeserializeOwned>(master: &Key, purpose: Purpose, text: &str, now: u64) -> Result<T, SealError> {
+pub fn open<T: DeserializeOwned>(keys: &Keyring, purpose: Purpose, text: &str, now: u64) -> Result<T, SealError> {
+    open_with(keys, purpose, text, now).map(|(v, _)| v)
+}
+
+/// Opens a value and tells which master key sealed it (what a client secret derives from).
+pub fn open_with<'k, T: DeserializeOwned>(
+    keys: &'k Keyring,
+    purpose: Purpose,
+    text: &str,
+    now: u64,
+) -> Result<(T, &'k Key), SealError> {
     if text.len() > 8192 {
         return Err(SealError::Invalid);
     }
     let bytes = b64url_decode(text).ok_or(SealError::Invalid)?;
-    let key = master.derive(format!("seal:{}", purpose.label()).as_bytes());
-    let json = key.open(purpose.label().as_bytes(), &bytes).map_err(|_| SealError::Invalid)?;
+    let candidates: Vec<&Key> =
+        if purpose == Purpose::Client { keys.identity_openers().collect() } else { keys.openers().collect() };
+    let (json, master) = candidates
+        .into_iter()
+        .find_map(|master| Some((purpose_key(master, purpose).open(purpose.label().as_bytes(), &bytes).ok()?, master)))
+        .ok_or(SealError::Invalid)?;
     let env: Envelope<T> = serde_json::from_slice(&json).map_err(|_| SealError::Invalid)?;
     if env.exp != 0 && now >= env.exp {
         return Err(SealError::Expired);
     }
-    Ok(env.v)
+    Ok((env.v, master))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ring(b: u8) -> Keyring {
+        Keyring::single(Key::from_bytes([b; 32]))
+    }
+
     #[test]
     fn round_trip_expiry_and_purpose_separation() {
-        let k = Key::from_bytes([9; 32]);
+        let k = ring(9);
         let s = seal(&k, Purpose::Code, &"hello", 100).unwrap();
         assert_eq!(open::<String>(&k, Purpose::Code, &s, 99).unwrap(), "hello");
         assert_eq!(open::<String>(&k, Purpose::Code, &s, 100), Err(SealError::Expired));
         assert_eq!(open::<String>(&k, Purpose::SpotifyState, &s, 99), Err(SealError::Invalid));
-        assert_eq!(open::<String>(&Key::from_bytes([1; 32]), Purpose::Code, &s, 99), Err(SealError::Invalid));
+        assert_eq!(open::<String>(&ring(1), Purpose::Code, &s, 99), Err(SealError::Invalid));
         let mut chars: Vec<char> = s.chars().collect();
         chars[20] = if chars[20] == 'A' { 'B' } else { 'A' };
         let tampered: String = chars.into_iter().collect();
         assert_eq!(open::<String>(&k, Purpose::Code, &tampered, 99), Err(SealError::Invalid));
         assert_eq!(open::<String>(&k, Purpose::Code, "!!", 99), Err(SealError::Invalid));
+    }
+
+    #[test]
+    fn a_value_sealed_under_the_previous_key_opens_during_a_rollover_only() {
+        let (a, b) = (Key::from_bytes([1; 32]), Key::from_bytes([2; 32]));
+        let before = Keyring::single(a.clone());
+        let session = seal(&before, Purpose::Session, &"uk", 100).unwrap();
+        let rolling = Keyring::new(b.clone(), Some(a.clone()), None);
+        assert_eq!(open::<String>(&rolling, Purpose::Session, &session, 99).unwrap(), "uk");
+        assert_eq!(open::<String>(&rolling, Purpose::Session, &session, 100), Err(SealError::Expired));
+        // What is sealed now opens under the new key alone.
+        let resealed = seal(&rolling, Purpose::Session, &"uk", 100).unwrap();
+        assert_eq!(open::<String>(&Keyring::single(b.clone()), Purpose::Session, &resealed, 99).unwrap(), "uk");
+        let after = Keyring::new(b.clone(), None, Some(a.clone()));
+        assert_eq!(open::<String>(&after, Purpose::Session, &session, 99), Err(SealError::Invalid));
+    }
+
+    #[test]
+    fn registered_client_ids_outlive_the_rollover_under_the_identity_key() {
+        let (a, b, c) = (Key::from_bytes([1; 32]), Key::from_bytes([2; 32]), Key::from_bytes([3; 32]));
+        let client = seal(&Keyring::single(a.clone()), Purpose::Client, &"reg", 0).unwrap();
+        for keys in [
+            Keyring::new(b.clone(), Some(a.clone()), None),
+            Keyring::new(b.clone(), None, Some(a.clone())),
+            Keyring::new(c.clone(), Some(b.clone()), Some(a.clone())),
+        ] {
+            let (v, sealed_by) = open_with::<String>(&keys, Purpose::Client, &client, 5).unwrap();
+            assert_eq!((v.as_str(), sealed_by), ("reg", &a));
+            // New registrations are sealed under the identity key too.
+            let new = seal(&keys, Purpose::Client, &"reg2", 0).unwrap();
+            assert_eq!(open_with::<String>(&Keyring::single(a.clone()), Purpose::Client, &new, 5).unwrap().1, &a);
+        }
+        // Without the identity key, an old registration is unknown.
+        assert_eq!(open::<String>(&Keyring::single(b), Purpose::Client, &client, 5), Err(SealError::Invalid));
     }
 }

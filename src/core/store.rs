@@ -2,8 +2,14 @@
 //! value is AES-256-GCM under a key derived for that user, with the KV key itself as
 //! associated data: a value copied to another key (another user's, or another slot of the
 //! same user) fails to decrypt instead of being trusted. Design notes: docs/state.md.
+//!
+//! During a key rollover a value opens under the current or the previous key and every write
+//! encrypts under the current one, so stored values move to the new key as they are written
+//! again (no extra KV operation). The user key itself comes from the identity key, which a
+//! rollover does not change: prefixes, and the tokens that name them, stay where they are.
 
 use crate::core::crypto::{b64url, sha256, CryptoError, Key};
+use crate::core::keyring::Keyring;
 use crate::core::platform::{Kv, PortError};
 use crate::core::secret::{SpotifyAccessToken, SpotifyRefreshToken, SpotifyUserId, UserKey};
 use crate::core::spotify_app::SpotifyApp;
@@ -124,17 +130,18 @@ pub fn token_hash(token: &str) -> String {
 
 pub struct Store<'a, K: Kv> {
     kv: &'a K,
-    master: &'a Key,
+    keys: &'a Keyring,
 }
 
 impl<'a, K: Kv> Store<'a, K> {
-    pub fn new(kv: &'a K, master: &'a Key) -> Self {
-        Store { kv, master }
+    pub fn new(kv: &'a K, keys: &'a Keyring) -> Self {
+        Store { kv, keys }
     }
 
-    /// The stable, collision-free key for a Spotify user id (HMAC, so it reveals nothing).
+    /// The stable, collision-free key for a Spotify user id (HMAC, so it reveals nothing),
+    /// under the identity key: the same before, during and after a key rollover.
     pub fn user_key(&self, id: &SpotifyUserId) -> UserKey {
-        let k = self.master.derive(b"user-id");
+        let k = self.keys.identity().derive(b"user-id");
         UserKey::from_hashed(b64url(&k.hmac(id.expose().as_bytes())))
     }
 
@@ -160,14 +167,18 @@ impl<'a, K: Kv> Store<'a, K> {
         format!("u:{}:epoch", uk.as_str())
     }
 
-    fn user_data_key(&self, uk: &UserKey) -> Key {
-        self.master.derive(format!("user-data:{}", uk.as_str()).as_bytes())
+    fn user_data_key(master: &Key, uk: &UserKey) -> Key {
+        master.derive(format!("user-data:{}", uk.as_str()).as_bytes())
     }
 
     async fn get_json<T: DeserializeOwned>(&self, uk: &UserKey, key: &str) -> Result<Option<T>, StoreError> {
         let Some(text) = self.kv.get(key).await? else { return Ok(None) };
         let bytes = crate::core::crypto::b64url_decode(&text).ok_or(StoreError::Undecryptable)?;
-        let plain = self.user_data_key(uk).open(key.as_bytes(), &bytes).map_err(|_| StoreError::Undecryptable)?;
+        let plain = self
+            .keys
+            .openers()
+            .find_map(|master| Self::user_data_key(master, uk).open(key.as_bytes(), &bytes).ok())
+            .ok_or(StoreError::Undecryptable)?;
         serde_json::from_slice(&plain).map(Some).map_err(|_| StoreError::Undecryptable)
     }
 
@@ -179,7 +190,8 @@ impl<'a, K: Kv> Store<'a, K> {
         ttl: Option<u64>,
     ) -> Result<(), StoreError> {
         let plain = serde_json::to_vec(value).map_err(|_| StoreError::Undecryptable)?;
-        let sealed = self.user_data_key(uk).seal(key.as_bytes(), &plain).map_err(StoreError::Crypto)?;
+        let sealed =
+            Self::user_data_key(self.keys.current(), uk).seal(key.as_bytes(), &plain).map_err(StoreError::Crypto)?;
         Ok(self.kv.put(key, &b64url(&sealed), ttl.map(|t| t.max(60))).await?)
     }
 
@@ -309,7 +321,7 @@ mod tests {
     #[test]
     fn values_are_encrypted_and_bound_to_their_key() {
         let kv = MemKv::default();
-        let master = Key::from_bytes([5; 32]);
+        let master = Keyring::single(Key::from_bytes([5; 32]));
         let store = Store::new(&kv, &master);
         let alice = store.user_key(&SpotifyUserId::new("alice"));
         let bob = store.user_key(&SpotifyUserId::new("bob"));
@@ -328,7 +340,7 @@ mod tests {
     #[test]
     fn user_keys_are_fixed_length_and_distinct_for_any_id() {
         let kv = MemKv::default();
-        let master = Key::from_bytes([5; 32]);
+        let master = Keyring::single(Key::from_bytes([5; 32]));
         let store = Store::new(&kv, &master);
         let ids = ["alice", "alice:", "a:lice", "ålice 🎵", "", "u:x:spotify"];
         let keys: std::collections::HashSet<_> = ids.iter().map(|i| store.user_key(&SpotifyUserId::new(*i))).collect();
@@ -339,7 +351,7 @@ mod tests {
     #[test]
     fn delete_user_removes_only_that_prefix() {
         let kv = MemKv::default();
-        let master = Key::from_bytes([5; 32]);
+        let master = Keyring::single(Key::from_bytes([5; 32]));
         let store = Store::new(&kv, &master);
         let alice = store.user_key(&SpotifyUserId::new("alice"));
         let bob = store.user_key(&SpotifyUserId::new("bob"));
@@ -360,5 +372,36 @@ mod tests {
         assert_eq!(block_on(store.get_epoch(&alice)).unwrap(), Epoch(101), "epochs only grow");
         assert!(block_on(store.get_link(&alice)).unwrap().is_none());
         assert!(block_on(store.get_link(&bob)).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_value_from_the_previous_key_opens_and_is_re_encrypted_on_the_next_write() {
+        let kv = MemKv::default();
+        let (a, b) = (Key::from_bytes([1; 32]), Key::from_bytes([2; 32]));
+        let before = Keyring::single(a.clone());
+        let uk = Store::new(&kv, &before).user_key(&SpotifyUserId::new("carol"));
+        block_on(Store::new(&kv, &before).put_link(&uk, &link("carol"))).unwrap();
+
+        let rolling = Keyring::new(b.clone(), Some(a.clone()), None);
+        let store = Store::new(&kv, &rolling);
+        assert_eq!(store.user_key(&SpotifyUserId::new("carol")), uk, "the prefix does not move");
+        let only_b = Keyring::single(b.clone());
+        assert_eq!(block_on(Store::new(&kv, &only_b).get_link(&uk)), Err(StoreError::Undecryptable));
+        let mut read = block_on(store.get_link(&uk)).unwrap().unwrap();
+        assert_eq!(read, link("carol"));
+        kv.reset_counts();
+        block_on(store.get_link(&uk)).unwrap();
+        assert_eq!((kv.reads.get(), kv.writes.get()), (1, 0), "an old value costs no extra KV operation");
+
+        read.generation = 1;
+        block_on(store.put_link(&uk, &read)).unwrap();
+        assert_eq!(block_on(Store::new(&kv, &only_b).get_link(&uk)).unwrap().unwrap(), read);
+        // After the rollover (TOKEN_IDENTITY_KEY kept): same prefix, new key only.
+        let after = Keyring::new(b, None, Some(a.clone()));
+        let store = Store::new(&kv, &after);
+        assert_eq!(store.user_key(&SpotifyUserId::new("carol")), uk);
+        assert_eq!(block_on(store.get_link(&uk)).unwrap().unwrap(), read);
+        let stale = Store::new(&kv, &before);
+        assert_eq!(block_on(stale.get_link(&uk)), Err(StoreError::Undecryptable), "the old key no longer opens it");
     }
 }

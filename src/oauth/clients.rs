@@ -102,9 +102,10 @@ pub fn redirect_matches(registered: &[String], given: &str) -> bool {
     })
 }
 
-/// The secret of a confidential registered client: derived, so it is never stored.
-fn client_secret<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> String {
-    b64url(&ctx.config.master_key.derive(b"client-secret").hmac(client_id.as_bytes()))
+/// The secret of a confidential registered client: derived, so it is never stored. `master`
+/// is the key its registration was sealed under (the identity key, which outlives rollovers).
+fn client_secret(master: &crate::core::crypto::Key, client_id: &str) -> String {
+    b64url(&master.derive(b"client-secret").hmac(client_id.as_bytes()))
 }
 
 /// `POST /register` (RFC 7591).
@@ -161,7 +162,7 @@ pub fn register<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRespons
         "response_types": ["code"],
     });
     if method != AuthMethod::None {
-        out["client_secret"] = json!(client_secret(ctx, &client_id));
+        out["client_secret"] = json!(client_secret(ctx.config.master_key.identity(), &client_id));
         out["client_secret_expires_at"] = json!(0);
     }
     if let Some(t) = meta.get("application_type").and_then(Value::as_str) {
@@ -220,11 +221,13 @@ pub fn authenticate<P: Platform>(
         return invalid("client_id is required");
     }
     if let Some(sealed) = id.strip_prefix(DCR_PREFIX) {
-        let Ok(reg) = sealed::open::<Registration>(&ctx.config.master_key, Purpose::Client, sealed, ctx.now()) else {
+        let Ok((reg, master)) =
+            sealed::open_with::<Registration>(&ctx.config.master_key, Purpose::Client, sealed, ctx.now())
+        else {
             return invalid("unknown client_id");
         };
         if reg.a != AuthMethod::None {
-            let expected = client_secret(ctx, &id);
+            let expected = client_secret(master, &id);
             match secret {
                 Some(s) if ct_eq(s.as_bytes(), expected.as_bytes()) => {}
                 _ => return invalid("client authentication failed"),

@@ -52,7 +52,33 @@ impl Stack {
     }
 
     /// `operator_app: false`: no SPOTIFY_CLIENT_ID/SECRET, everyone brings their own app.
+    /// `extra_vars` (`NAME:value`) add variables or replace the defaults of the same name.
     pub fn start_custom(operator_app: bool, extra_vars: &[&str]) -> Stack {
+        let emulator = Emulator::start(0, EmulatorConfig::default()).expect("emulator starts");
+        let port = free_port();
+        let persist_dir = std::env::temp_dir().join(format!("spotify-mcp-e2e-{}-{port}", std::process::id()));
+        Stack::launch(emulator, persist_dir, port, operator_app, extra_vars)
+    }
+
+    /// A redeploy with other variables: stops this Worker and starts another at the same
+    /// address (our tokens are bound to the MCP URL), on the same local KV (`--persist-to`)
+    /// and the same emulator, with the operator app. `extra_vars` as in `start_custom`.
+    pub fn restart_with(mut self, extra_vars: &[&str]) -> Stack {
+        self.stop();
+        let port = self.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port in the base URL");
+        let Stack { emulator, persist_dir, .. } = self;
+        Stack::launch(emulator, persist_dir, port, true, extra_vars)
+    }
+
+    /// Ends wrangler and workerd (their own process group), and waits for them.
+    pub fn stop(&mut self) {
+        // `--`: procps' kill takes a bare `-<pgid>` for an option and signals nothing.
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", self.child.id())]).status();
+        let _ = self.child.wait();
+    }
+
+    fn launch(emulator: Emulator, persist_dir: PathBuf, port: u16, operator_app: bool, extra_vars: &[&str]) -> Stack {
+        use std::os::unix::process::CommandExt;
         let root = root();
         let wrangler = root.join("node_modules/.bin/wrangler");
         assert!(wrangler.exists(), "wrangler is not installed: run `make setup` (or `make test`) first");
@@ -60,20 +86,20 @@ impl Stack {
             root.join("build/worker/shim.mjs").exists(),
             "the Worker is not built: run `make test`, which builds it before the tests"
         );
-        let emulator = Emulator::start(0, EmulatorConfig::default()).expect("emulator starts");
-        let port = free_port();
         let inspector = free_port();
-        let persist_dir = std::env::temp_dir().join(format!("spotify-mcp-e2e-{}-{port}", std::process::id()));
         let emu = emulator.base_url();
         let operator = [
             format!("SPOTIFY_CLIENT_ID:{}", EmulatorConfig::default().client_id),
             format!("SPOTIFY_CLIENT_SECRET:{}", EmulatorConfig::default().client_secret),
         ];
+        let name = |v: &str| v.split(':').next().unwrap_or_default().trim().to_string();
+        let replaced: Vec<String> = extra_vars.iter().map(|v| name(v)).collect();
         let vars = operator
             .into_iter()
             .filter(|_| operator_app)
             .chain([format!("TOKEN_ENCRYPTION_KEY:{TEST_KEY}")])
             .chain([format!("SPOTIFY_ACCOUNTS_BASE_URL:{emu}"), format!("SPOTIFY_API_BASE_URL:{emu}")])
+            .filter(|v| !replaced.contains(&name(v)))
             .chain(extra_vars.iter().map(|v| v.to_string()))
             .collect::<Vec<_>>();
         // A watcher shell ends wrangler when this test process ends (statics are never dropped).
@@ -97,6 +123,7 @@ impl Stack {
             .env("WRANGLER_SEND_METRICS", "false")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
             .expect("wrangler dev starts");
         let stderr = child.stderr.take().unwrap();
