@@ -884,7 +884,11 @@ mod tests {
         }
         let live: Vec<_> =
             kv.keys().into_iter().filter(|k| k.starts_with(&format!("u:{uk}:")) && !k.contains(":code:")).collect();
-        assert_eq!(live.len(), 5, "the link, two refresh and two access records: {live:?}");
+        assert_eq!(
+            live.len(),
+            8,
+            "the link, two grants, two refresh records and a rotated-out tombstone, two access records: {live:?}"
+        );
         let data_key = Key::from_bytes(b).derive(format!("user-data:{uk}").as_bytes());
         let stale: Vec<_> = live
             .iter()
