@@ -392,6 +392,7 @@ fn discovery_and_unauthenticated_answers() {
     assert!(oidc.json()["error"].is_string());
     let health = get(&s.url("/health"), &[]).json();
     assert_eq!(health["status"], "ok");
+    assert_eq!(health["warnings"], json!([]), "wrangler.toml binds the fair-use limiters: {health}");
     let bad = post(
         &s.url("/register"),
         &[("content-type", "application/json")],

@@ -80,6 +80,12 @@ pub struct RefreshRecord {
     pub access_hash: String,
     pub granted_at: u64,
     pub expires_at: u64,
+    /// Fair use: refreshes of this grant in the hour that began at `window_start`
+    /// (carried from token to token; 0 in records from before it was counted).
+    #[serde(default)]
+    pub window_start: u64,
+    #[serde(default)]
+    pub window_refreshes: u32,
 }
 
 /// Written when an authorization code is redeemed: the code is sealed (stateless), so

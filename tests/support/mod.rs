@@ -53,6 +53,12 @@ impl Stack {
 
     /// `operator_app: false`: no SPOTIFY_CLIENT_ID/SECRET, everyone brings their own app.
     pub fn start_custom(operator_app: bool, extra_vars: &[&str]) -> Stack {
+        Stack::start_full(None, operator_app, extra_vars)
+    }
+
+    /// `config`: a wrangler configuration other than the project's (relative to the root),
+    /// for bindings `--var` cannot change (the fair-use limits).
+    pub fn start_full(config: Option<&str>, operator_app: bool, extra_vars: &[&str]) -> Stack {
         let root = root();
         let wrangler = root.join("node_modules/.bin/wrangler");
         assert!(wrangler.exists(), "wrangler is not installed: run `make setup` (or `make test`) first");
@@ -82,6 +88,9 @@ impl Stack {
             wrangler.display(),
             persist_dir.display()
         );
+        if let Some(c) = config {
+            cmd.push_str(&format!(" --config '{}'", root.join(c).display()));
+        }
         for v in &vars {
             cmd.push_str(&format!(" --var '{v}'"));
         }
