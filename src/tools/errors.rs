@@ -34,6 +34,9 @@ pub fn describe<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, e: SessionError) ->
             SpotifyError::Forbidden { message, .. } => format!(
                 "Spotify refused this request ({message}). Apps in Development Mode cannot use some endpoints, and only users the app owner allow-listed may use the app."
             ),
+            SpotifyError::RateLimited { quota_exceeded: true, retry_after_secs: Some(s) } => format!(
+                "This Spotify app has used up its request quota; try again in {s} seconds (the operator can check the Spotify dashboard)."
+            ),
             SpotifyError::RateLimited { quota_exceeded: true, .. } => {
                 "This Spotify app has used up its request quota; try again later (the operator can check the Spotify dashboard).".to_string()
             }
