@@ -54,7 +54,7 @@ pub fn unbound_warnings<P: Platform>(platform: &P) -> Vec<Value> {
         .collect()
 }
 
-fn wait_words(secs: u64) -> String {
+pub fn wait_words(secs: u64) -> String {
     if secs == 1 {
         "1 second".to_string()
     } else {
