@@ -3,7 +3,7 @@
 
 use crate::core::config::{Config, ConfigProblem, EnvSource};
 use crate::core::http::{HttpRequest, HttpResponse};
-use crate::core::platform::Platform;
+use crate::core::platform::{Limiter, Platform};
 use crate::core::store::Store;
 use crate::mcp::{server, transport};
 use crate::oauth::{bearer, clients, flow, metadata, revoke, token};
@@ -74,14 +74,15 @@ fn preflight() -> HttpResponse {
         .with_header("access-control-max-age", "86400")
 }
 
-/// `notes` are things to know about a working configuration (a key rollover in progress).
-pub fn health(problems: &[ConfigProblem], notes: &[ConfigProblem]) -> HttpResponse {
+/// `notes`: things to know about a working configuration (a key rollover in progress);
+/// `warnings`: what works but should be fixed (a fair-use limiter that is not bound).
+pub fn health(problems: &[ConfigProblem], notes: &[ConfigProblem], warnings: Vec<serde_json::Value>) -> HttpResponse {
     let list = |l: &[ConfigProblem]| -> Vec<_> {
         l.iter().map(|p| json!({"variable": p.variable, "problem": p.problem})).collect()
     };
     let status = if problems.is_empty() { 200 } else { 503 };
-    let mut body =
-        json!({"status": if problems.is_empty() { "ok" } else { "misconfigured" }, "problems": list(problems)});
+    let mut body = json!({"status": if problems.is_empty() { "ok" } else { "misconfigured" },
+        "problems": list(problems), "warnings": warnings});
     if !notes.is_empty() {
         body["notes"] = json!(list(notes));
     }
@@ -118,7 +119,7 @@ pub async fn handle<P: Platform>(platform: &P, env: &dyn EnvSource, req: HttpReq
         Ok(c) => c,
         Err(problems) => {
             let resp = if req.url.path() == "/health" {
-                health(&problems, &[])
+                health(&problems, &[], crate::fair_use::unbound_warnings(platform))
             } else {
                 let names: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
                 HttpResponse::json(
@@ -156,7 +157,7 @@ async fn route<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Reque
         ("GET", "/callback") => flow::callback(ctx, req).await,
         ("POST", "/token") => token::token(ctx, req).await,
         ("POST", "/revoke") => revoke::revoke(ctx, req).await,
-        ("GET", "/health") => health(&[], &ctx.config.notes()),
+        ("GET", "/health") => health(&[], &ctx.config.notes(), crate::fair_use::unbound_warnings(ctx.platform)),
         ("GET", "/account") => crate::account::page(ctx, req).await,
         ("GET", "/account/login") => flow::account_login(ctx, req).await,
         ("GET", "/relink") => flow::relink_start(ctx, req).await,
@@ -186,6 +187,17 @@ async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Request
     }
     if req.method != "POST" {
         return transport::method_not_allowed();
+    }
+    // Fair use is counted against the user the token names before the token is looked up,
+    // so a throttled loop costs no KV read. Only a holder of one of that user's tokens
+    // knows the user key (an HMAC), so nobody else can spend a person's allowance.
+    if let Some(uk) = bearer::claimed_user(req) {
+        let key = format!("u:{}", uk.as_str());
+        if let Some(wait) = crate::fair_use::limited(ctx, Limiter::McpCalls, &key).await {
+            log.user = Some(uk.log_id().to_string());
+            log.warnings.push("throttled: MCP calls per user");
+            return crate::fair_use::mcp_throttled(req, wait).await;
+        }
     }
     let principal = match bearer::authenticate(ctx, req).await {
         Ok(p) => p,
@@ -429,6 +441,187 @@ mod tests {
         kv.reset_counts();
         assert_eq!(h.mcp(&token, call).body_json().unwrap()["result"]["isError"], false);
         assert_eq!((kv.reads.get(), kv.writes.get()), (2, 1), "refresh budget");
+    }
+
+    fn refresh(h: &Harness, refresh_token: &str) -> HttpResponse {
+        let client_id = h.last_client_id.borrow().clone();
+        h.send(HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/token")).unwrap()).with_form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", &client_id),
+        ]))
+    }
+
+    fn tool_call(name: &str) -> Value {
+        json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": name, "arguments": {}}})
+    }
+
+    #[test]
+    fn a_looping_client_is_throttled_per_user_without_kv_reads() {
+        let h = Harness::new();
+        let token = h.sign_in("tia");
+        let other = h.sign_in("uma");
+        h.platform.limiter.set_limit(Limiter::McpCalls, Some(3));
+        let list = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"});
+        for _ in 0..3 {
+            assert_eq!(h.mcp(&token, list.clone()).status, 200);
+        }
+        let kv = &h.platform.kv;
+        kv.reset_counts();
+        let refused = h.mcp(&token, list.clone());
+        assert_eq!(refused.status, 429);
+        assert_eq!(refused.header("retry-after"), Some("60"));
+        let body = refused.body_json().unwrap();
+        assert_eq!(body["id"], 3);
+        assert_eq!(body["error"]["code"], crate::fair_use::RATE_LIMITED);
+        assert_eq!(body["error"]["data"]["retryAfterSeconds"], 60);
+        assert!(body["error"]["message"].as_str().unwrap().contains("Wait 60 seconds"), "{body}");
+        let call = h.mcp(&token, tool_call("get_my_profile"));
+        assert_eq!(call.status, 200, "a tool call gets a tool result the model can read");
+        assert_eq!(call.header("retry-after"), Some("60"));
+        let result = &call.body_json().unwrap()["result"];
+        assert_eq!(result["isError"], true);
+        assert!(result["content"][0]["text"].as_str().unwrap().contains("Wait 60 seconds"), "{result}");
+        assert_eq!((kv.reads.get(), kv.writes.get()), (0, 0), "throttled before the token lookup");
+        assert_eq!(h.mcp(&other, list.clone()).status, 200, "another user has their own allowance");
+        h.platform.now_ms.set(h.platform.now_ms.get() + 60_000);
+        assert_eq!(h.mcp(&token, list).status, 200, "the next minute is allowed again");
+    }
+
+    #[test]
+    fn an_unbound_limiter_allows_everything_and_health_says_so() {
+        let h = Harness::new();
+        assert_eq!(h.get(&format!("{ORIGIN}/health"), None).body_json().unwrap()["warnings"], json!([]));
+        h.platform.limiter.set_limit(Limiter::McpCalls, None);
+        let health = h.get(&format!("{ORIGIN}/health"), None);
+        assert_eq!(health.status, 200);
+        let warnings = health.body_json().unwrap()["warnings"].clone();
+        assert_eq!(warnings[0]["binding"], "MCP_LIMITER", "{warnings}");
+        let token = h.sign_in("vic");
+        for _ in 0..5 {
+            assert_eq!(h.mcp(&token, json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})).status, 200);
+        }
+    }
+
+    #[test]
+    fn refreshes_are_limited_per_grant_per_minute_and_per_hour() {
+        let h = Harness::new();
+        let grant = h.sign_in_with("wes", &["playback"], None).unwrap();
+        let mut rt = grant["refresh_token"].as_str().unwrap().to_string();
+        // The burst limit of the binding, counted per grant.
+        h.platform.limiter.set_limit(Limiter::Tokens, Some(2));
+        for _ in 0..2 {
+            let r = refresh(&h, &rt);
+            assert_eq!(r.status, 200, "{:?}", r.body_json());
+            rt = r.body_json().unwrap()["refresh_token"].as_str().unwrap().to_string();
+        }
+        let kv = &h.platform.kv;
+        kv.reset_counts();
+        let refused = refresh(&h, &rt);
+        assert_eq!(refused.status, 429);
+        assert_eq!(refused.header("retry-after"), Some("60"));
+        assert_eq!(refused.body_json().unwrap()["error"], "temporarily_unavailable");
+        assert_eq!((kv.writes.get(), kv.deletes.get()), (0, 0));
+        // The hourly count the records carry: two more this hour, then none until it ends.
+        h.platform.limiter.set_limit(Limiter::Tokens, Some(100));
+        for _ in 2..crate::fair_use::REFRESHES_PER_GRANT_PER_HOUR {
+            let r = refresh(&h, &rt);
+            assert_eq!(r.status, 200, "{:?}", r.body_json());
+            rt = r.body_json().unwrap()["refresh_token"].as_str().unwrap().to_string();
+        }
+        h.platform.now_ms.set(h.platform.now_ms.get() + 600_000);
+        let refused = refresh(&h, &rt);
+        assert_eq!(refused.status, 429);
+        assert_eq!(refused.header("retry-after"), Some("3000"), "until the hour of the first refresh ends");
+        let body = refused.body_json().unwrap();
+        assert!(body["error_description"].as_str().unwrap().contains("refreshed 4 times this hour"), "{body}");
+        h.platform.now_ms.set(h.platform.now_ms.get() + 3_000_000);
+        assert_eq!(refresh(&h, &rt).status, 200, "the token was kept and works after the wait");
+    }
+
+    #[test]
+    fn sign_ins_are_limited_per_user() {
+        let h = Harness::new();
+        h.platform.limiter.set_limit(Limiter::Tokens, Some(2));
+        h.sign_in("xan");
+        h.sign_in("xan");
+        let redirect = "http://127.0.0.1:9/cb";
+        let (approved, client_id) = h.decide(&["playback", "library", "playlists"], None);
+        let bind = Harness::cookie(&approved, "__Host-mcp_bind");
+        let spotify = format!("{}&emulator_user=xan", approved.header("location").unwrap());
+        let signed_in = ureq::AgentBuilder::new().redirects(0).build().get(&spotify).call().unwrap();
+        let back = h.get(signed_in.header("location").unwrap(), Some(&bind));
+        let location = url::Url::parse(back.header("location").unwrap()).unwrap();
+        let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+        let resp = h.send(HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/token")).unwrap()).with_form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("code_verifier", &"v".repeat(50)),
+            ("client_id", &client_id),
+        ]));
+        assert_eq!(resp.status, 429);
+        assert_eq!(resp.body_json().unwrap()["error"], "temporarily_unavailable");
+        assert_eq!(h.sign_in_with("yul", &["playback"], None).unwrap()["scope"], "playback", "others sign in");
+    }
+
+    #[test]
+    fn a_long_429_of_the_shared_app_holds_back_every_user_of_it_but_not_own_apps() {
+        use spotify_emulator::Fault;
+        crate::spotify::backoff::clear();
+        let h = Harness::new();
+        let ann = h.sign_in("ann");
+        let ben = h.sign_in("ben");
+        let own = "0123456789abcdef0123456789abcdef";
+        h.emulator.register_app(own, &["https://mcp.example/callback"]);
+        let own_token = h.sign_in_with("cid", &["playback", "library", "playlists"], Some(own)).unwrap();
+        let own_token = own_token["access_token"].as_str().unwrap();
+        let text = |r: HttpResponse| {
+            let v = r.body_json().unwrap()["result"].clone();
+            (v["isError"].as_bool().unwrap(), v["content"][0]["text"].as_str().unwrap().to_string())
+        };
+        h.emulator.inject_fault("ann", Fault { status: 429, retry_after: Some(30), reason: None }, 1);
+        let (failed, msg) = text(h.mcp(&ann, tool_call("get_my_profile")));
+        assert!(failed && msg.contains("try again in 30 seconds"), "{msg}");
+        assert_eq!(h.platform.slept_ms.get(), 0, "30 s is not waited out inline");
+        // Ben's call is answered at once, without reaching Spotify.
+        h.platform.now_ms.set(h.platform.now_ms.get() + 10_000);
+        let calls = h.emulator.user_request_count("ben", "GET /v1/me");
+        let (failed, msg) = text(h.mcp(&ben, tool_call("get_my_profile")));
+        assert!(failed && msg.contains("try again in 20 seconds"), "{msg}");
+        assert_eq!(h.emulator.user_request_count("ben", "GET /v1/me"), calls);
+        // A person's own app has its own quota.
+        assert!(!text(h.mcp(own_token, tool_call("get_my_profile"))).0);
+        h.platform.now_ms.set(h.platform.now_ms.get() + 20_000);
+        assert!(!text(h.mcp(&ben, tool_call("get_my_profile"))).0, "the wait passed");
+        // A used-up quota, even without Retry-After, holds the app back too (own app here).
+        let fault = Fault { status: 429, retry_after: None, reason: Some("QUOTA_EXCEEDED".into()) };
+        h.emulator.inject_fault("cid", fault, 1);
+        let (failed, msg) = text(h.mcp(own_token, tool_call("get_my_profile")));
+        assert!(failed && msg.contains("quota"), "{msg}");
+        let (failed, msg) = text(h.mcp(own_token, tool_call("get_my_profile")));
+        assert!(failed && msg.contains("quota"), "held back: {msg}");
+        assert!(!text(h.mcp(&ann, tool_call("get_my_profile"))).0, "the shared app is not held back by it");
+        crate::spotify::backoff::clear();
+    }
+
+    #[test]
+    fn short_lived_spotify_tokens_cannot_make_every_call_a_kv_write() {
+        let emulator = Emulator::start(0, EmuConfig { access_token_ttl_secs: 30, ..EmuConfig::default() }).unwrap();
+        let env = emulator_env(&emulator);
+        let h = Harness { platform: TestPlatform::default(), env, emulator, last_client_id: Default::default() };
+        let token = h.sign_in("dee");
+        let kv = &h.platform.kv;
+        kv.reset_counts();
+        for _ in 0..10 {
+            assert_eq!(h.mcp(&token, tool_call("get_my_profile")).body_json().unwrap()["result"]["isError"], false);
+        }
+        assert_eq!(h.emulator.user_refresh_count("dee"), 10, "every call refreshed (30 s tokens)");
+        assert_eq!(
+            kv.writes.get(),
+            crate::spotify::session::UNROTATED_LINK_WRITES_PER_HOUR as usize,
+            "the rest lived in memory"
+        );
     }
 
     fn tool_names(h: &Harness, token: &str) -> Vec<String> {

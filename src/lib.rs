@@ -9,6 +9,7 @@
 pub mod account;
 pub mod app;
 pub mod core;
+pub mod fair_use;
 pub mod mcp;
 pub mod oauth;
 pub mod pages;

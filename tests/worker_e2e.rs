@@ -441,6 +441,7 @@ fn discovery_and_unauthenticated_answers() {
     assert!(oidc.json()["error"].is_string());
     let health = get(&s.url("/health"), &[]).json();
     assert_eq!(health["status"], "ok");
+    assert_eq!(health["warnings"], json!([]), "wrangler.toml binds the fair-use limiters: {health}");
     let bad = post(
         &s.url("/register"),
         &[("content-type", "application/json")],
@@ -879,7 +880,15 @@ fn a_missing_scope_is_named_with_a_link_to_grant_it() {
 fn rate_limits_and_server_errors() {
     use spotify_emulator::Fault;
     let s = stack();
-    let (_, t) = sign_in(s, "yuri");
+    // Long 429s and quota answers hold back the whole Spotify app in the Worker (see
+    // tests/fair_use_e2e.rs): here each case has a person's own app, so the operator's app,
+    // which the other tests share, is never held back.
+    let own_app_user = |user: &str, app: &str| {
+        s.emulator.register_app(app, &[&s.url("/callback")]);
+        let (_, t) = sign_in_choosing(s, user, &["playback", "library", "playlists"], Some(app));
+        Tokens { access: t["access_token"].as_str().unwrap().into(), refresh: String::new() }
+    };
+    let t = own_app_user("yuri", "0000000000000000000000000000a429");
     let searches = || s.emulator.user_request_count("yuri", "GET /v1/search");
     // A short Retry-After is waited out and retried once, invisibly.
     s.emulator.inject_fault("yuri", Fault { status: 429, retry_after: Some(1), reason: None }, 1);
@@ -888,19 +897,20 @@ fn rate_limits_and_server_errors() {
     assert_eq!(r["isError"], false, "{r}");
     assert_eq!(searches(), before + 2);
     // A long one is reported with when to try again.
-    s.emulator.inject_fault("yuri", Fault { status: 429, retry_after: Some(120), reason: None }, 1);
-    let r = call_tool(s, &t.access, "search_tracks", json!({"query": "love"}));
+    let long = own_app_user("yuri-long", "0000000000000000000000000000b429");
+    s.emulator.inject_fault("yuri-long", Fault { status: 429, retry_after: Some(120), reason: None }, 1);
+    let r = call_tool(s, &long.access, "search_tracks", json!({"query": "love"}));
     assert!(r["isError"] == true && text(&r).contains("120 seconds"), "{r}");
     // The app's quota is not retried.
+    let quota = own_app_user("yuri-quota", "0000000000000000000000000000c429");
     s.emulator.inject_fault(
-        "yuri",
+        "yuri-quota",
         Fault { status: 429, retry_after: Some(1), reason: Some("QUOTA_EXCEEDED".into()) },
         1,
     );
-    let before = searches();
-    let r = call_tool(s, &t.access, "search_tracks", json!({"query": "love"}));
+    let r = call_tool(s, &quota.access, "search_tracks", json!({"query": "love"}));
     assert!(r["isError"] == true && text(&r).contains("quota"), "{r}");
-    assert_eq!(searches(), before + 1);
+    assert_eq!(s.emulator.user_request_count("yuri-quota", "GET /v1/search"), 1);
     // Reads retry on 5xx; writes do not.
     s.emulator.inject_fault("yuri", Fault { status: 503, retry_after: None, reason: None }, 2);
     let r = call_tool(s, &t.access, "search_tracks", json!({"query": "love"}));

@@ -43,6 +43,38 @@ pub trait Sleep {
     async fn sleep_ms(&self, ms: u64);
 }
 
+/// The fair-use counters (Cloudflare's Rate Limiting binding). Each limiter has a fixed
+/// limit and a 60 s period set where it is bound (`[[ratelimits]]` in wrangler.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limiter {
+    /// MCP requests, keyed by user.
+    McpCalls,
+    /// Token issuance at `/token`: refreshes keyed by grant, code redemptions by user.
+    Tokens,
+}
+
+impl Limiter {
+    pub const ALL: [Limiter; 2] = [Limiter::McpCalls, Limiter::Tokens];
+
+    /// The binding's name in wrangler.toml.
+    pub fn binding(self) -> &'static str {
+        match self {
+            Limiter::McpCalls => "MCP_LIMITER",
+            Limiter::Tokens => "TOKEN_LIMITER",
+        }
+    }
+
+    /// The binding's period: wrangler.toml must say `period = 60` for both.
+    pub const PERIOD_SECS: u64 = 60;
+}
+
+/// Counts one event under `key` and says whether it is within the limit. A limiter that
+/// is not bound allows everything (`is_bound` says so, for `/health`).
+pub trait RateLimit {
+    async fn allow(&self, limiter: Limiter, key: &str) -> Result<bool, PortError>;
+    fn is_bound(&self, limiter: Limiter) -> bool;
+}
+
 /// Everything a request handler may touch outside itself.
-pub trait Platform: Kv + Http + Clock + Sleep {}
-impl<T: Kv + Http + Clock + Sleep> Platform for T {}
+pub trait Platform: Kv + Http + Clock + Sleep + RateLimit {}
+impl<T: Kv + Http + Clock + Sleep + RateLimit> Platform for T {}

@@ -98,6 +98,12 @@ pub struct RefreshRecord {
     /// again is recognised as reuse (RFC 9700 §4.14.2) rather than as an unknown token.
     #[serde(default)]
     pub spent: bool,
+    /// Fair use: refreshes of this grant in the hour that began at `window_start`
+    /// (carried from token to token; 0 in records from before it was counted).
+    #[serde(default)]
+    pub window_start: u64,
+    #[serde(default)]
+    pub window_refreshes: u32,
 }
 
 /// One grant (one sign-in of one client), under `u:<uk>:g:<grant_id>`: which refresh and

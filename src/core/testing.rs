@@ -1,9 +1,9 @@
 //! In-memory and loopback implementations of the platform ports, for host tests.
 
 use crate::core::http::{HttpRequest, HttpResponse};
-use crate::core::platform::{Clock, Http, Kv, PortError, Sleep};
+use crate::core::platform::{Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The environment of a Worker pointed at an in-process Spotify emulator.
 pub fn emulator_env(emulator: &spotify_emulator::Emulator) -> std::collections::HashMap<String, String> {
@@ -75,6 +75,44 @@ impl Kv for MemKv {
     }
 }
 
+/// The Rate Limiting binding in memory: fixed 60 s windows of the test clock, like
+/// miniflare's local implementation. `limits` starts at the wrangler.toml values; a
+/// limiter missing from it is unbound (allows everything).
+pub struct MemLimiter {
+    pub limits: RefCell<HashMap<Limiter, u32>>,
+    counts: RefCell<HashMap<(Limiter, String, u64), u32>>,
+    /// Every call of `allow`, allowed or not.
+    pub checks: Cell<usize>,
+}
+
+impl Default for MemLimiter {
+    fn default() -> Self {
+        let limits = [(Limiter::McpCalls, 300), (Limiter::Tokens, 10)].into_iter().collect();
+        MemLimiter { limits: RefCell::new(limits), counts: RefCell::default(), checks: Cell::new(0) }
+    }
+}
+
+impl MemLimiter {
+    pub fn set_limit(&self, limiter: Limiter, limit: Option<u32>) {
+        match limit {
+            Some(n) => self.limits.borrow_mut().insert(limiter, n),
+            None => self.limits.borrow_mut().remove(&limiter),
+        };
+    }
+    fn allow(&self, limiter: Limiter, key: &str, now_ms: u64) -> bool {
+        self.checks.set(self.checks.get() + 1);
+        let Some(limit) = self.limits.borrow().get(&limiter).copied() else { return true };
+        let window = now_ms / (Limiter::PERIOD_SECS * 1000);
+        let mut counts = self.counts.borrow_mut();
+        let n = counts.entry((limiter, key.to_string(), window)).or_insert(0);
+        if *n >= limit {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+}
+
 /// A platform for host tests: memory KV, a settable clock, and real HTTP over loopback
 /// (to the Spotify emulator), with redirects not followed, like `fetch(..., {redirect: "manual"})`.
 pub struct TestPlatform {
@@ -87,6 +125,7 @@ pub struct TestPlatform {
     pub yield_on_http: Cell<bool>,
     /// The next this-many KV writes fail.
     pub failing_kv_writes: Cell<usize>,
+    pub limiter: MemLimiter,
 }
 
 /// Pending once, then ready: hands control to the other futures of a `join_all`.
@@ -114,6 +153,7 @@ impl Default for TestPlatform {
             slept_ms: Cell::new(0),
             yield_on_http: Cell::new(false),
             failing_kv_writes: Cell::new(0),
+            limiter: MemLimiter::default(),
         }
     }
 }
@@ -134,6 +174,15 @@ impl Kv for TestPlatform {
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
         self.kv.list(prefix).await
+    }
+}
+
+impl RateLimit for TestPlatform {
+    async fn allow(&self, limiter: Limiter, key: &str) -> Result<bool, PortError> {
+        Ok(self.limiter.allow(limiter, key, self.now_ms.get()))
+    }
+    fn is_bound(&self, limiter: Limiter) -> bool {
+        self.limiter.limits.borrow().contains_key(&limiter)
     }
 }
 

@@ -3,13 +3,25 @@
 
 use crate::core::config::EnvSource;
 use crate::core::http::{HttpRequest, HttpResponse};
-use crate::core::platform::{Clock, Http, Kv, PortError, Sleep};
+use crate::core::platform::{Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
 use worker::{
     event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
 };
 
 struct Platform {
     kv: Option<worker::kv::KvStore>,
+    /// The Rate Limiting bindings, by `Limiter::ALL` order; `None` when not bound.
+    limiters: [Option<worker::RateLimiter>; 2],
+}
+
+/// A `[[ratelimits]]` binding, or `None` when wrangler.toml does not declare it. Read by
+/// property rather than `Env::rate_limiter`, whose check of the binding's JS class name is
+/// the only thing that could differ between workerd versions.
+fn rate_limiter(env: &Env, limiter: Limiter) -> Option<worker::RateLimiter> {
+    use wasm_bindgen::JsCast;
+    let value = worker::js_sys::Reflect::get(env, &limiter.binding().into()).ok()?;
+    let limit = worker::js_sys::Reflect::get(&value, &"limit".into()).ok()?;
+    limit.is_function().then(|| worker::RateLimiter::unchecked_from_js(value))
 }
 
 fn port_err(what: &str, e: impl std::fmt::Display) -> PortError {
@@ -75,6 +87,21 @@ impl Http for Platform {
     }
 }
 
+impl RateLimit for Platform {
+    async fn allow(&self, limiter: Limiter, key: &str) -> Result<bool, PortError> {
+        let index = Limiter::ALL.iter().position(|l| *l == limiter).unwrap_or(0);
+        match &self.limiters[index] {
+            Some(binding) => {
+                binding.limit(key.to_string()).await.map(|o| o.success).map_err(|e| port_err("ratelimit", e))
+            }
+            None => Ok(true),
+        }
+    }
+    fn is_bound(&self, limiter: Limiter) -> bool {
+        self.limiters[Limiter::ALL.iter().position(|l| *l == limiter).unwrap_or(0)].is_some()
+    }
+}
+
 impl Clock for Platform {
     fn now_ms(&self) -> u64 {
         Date::now().as_millis()
@@ -116,7 +143,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         }
     };
     let (method, path) = (request.method.clone(), request.url.path().to_string());
-    let platform = Platform { kv: env.kv("TOKENS").ok() };
+    let platform = Platform { kv: env.kv("TOKENS").ok(), limiters: Limiter::ALL.map(|l| rate_limiter(&env, l)) };
     let (resp, log) = crate::app::handle(&platform, &WorkerEnv(&env), request).await;
     let mut line = serde_json::json!({
         "method": method, "route": path, "status": resp.status,

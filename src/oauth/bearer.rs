@@ -16,13 +16,21 @@ pub struct Principal {
     pub access: AccessRecord,
 }
 
+fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    req.header("authorization")
+        .and_then(|h| h.split_once(' ').filter(|(s, _)| s.eq_ignore_ascii_case("bearer")).map(|(_, t)| t.trim()))
+        .filter(|t| !t.is_empty())
+}
+
+/// The user a bearer token names, read from the token itself (no KV): what fair use
+/// counts against before the token is looked up. Not proof of anything.
+pub fn claimed_user(req: &HttpRequest) -> Option<UserKey> {
+    bearer_token(req).and_then(token_user)
+}
+
 /// `Ok` with the caller, or the 401 to send (with the RFC 9728 pointer to our metadata).
 pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> Result<Principal, HttpResponse> {
-    let token = req
-        .header("authorization")
-        .and_then(|h| h.split_once(' ').filter(|(s, _)| s.eq_ignore_ascii_case("bearer")).map(|(_, t)| t.trim()))
-        .filter(|t| !t.is_empty());
-    let Some(token) = token else { return Err(unauthorized(ctx, None)) };
+    let Some(token) = bearer_token(req) else { return Err(unauthorized(ctx, None)) };
     let invalid = || Err(unauthorized(ctx, Some("the access token is invalid, expired or revoked")));
     let Some(uk) = token_user(token) else { return invalid() };
     match ctx.store().get_access(&uk, token).await {

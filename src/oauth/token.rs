@@ -4,10 +4,11 @@ use crate::app::Ctx;
 use crate::core::capability::Capabilities;
 use crate::core::crypto::{ct_eq, pkce_s256, random_token};
 use crate::core::http::{HttpRequest, HttpResponse};
-use crate::core::platform::Platform;
+use crate::core::platform::{Limiter, Platform};
 use crate::core::sealed::{self, Purpose};
 use crate::core::secret::UserKey;
 use crate::core::store::{token_hash, AccessRecord, CodeUse, GrantRecord, RefreshRecord};
+use crate::fair_use;
 use crate::oauth::clients;
 use crate::oauth::flow::{resource_matches, CodePayload};
 use crate::oauth::{error, token_user, ACCESS_TOKEN_TTL, CODE_TTL, REFRESH_TOKEN_TTL};
@@ -62,8 +63,12 @@ async fn code_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &HashM
     if !ct_eq(pkce_s256(verifier).as_bytes(), payload.code_challenge.as_bytes()) {
         return invalid("code_verifier does not match the code_challenge");
     }
-    let store = ctx.store();
     let uk = &payload.uk;
+    // Each redemption costs KV writes: a person never signs in 10 times a minute.
+    if let Some(wait) = fair_use::limited(ctx, Limiter::Tokens, &format!("s:{}", uk.as_str())).await {
+        return fair_use::token_throttled(wait, "too many sign-ins for this Spotify account in the last minute");
+    }
+    let store = ctx.store();
     // A second redemption of one code, even a concurrent one, ends the whole grant it started
     // (RFC 6749 §4.1.2): in this isolate a redemption in flight is seen at once; across
     // isolates the marker is read back after writing, and the loser of a race finds the
@@ -94,6 +99,8 @@ async fn code_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &HashM
         expires_at: ctx.now() + REFRESH_TOKEN_TTL,
         epoch: payload.epoch,
         spent: false,
+        window_start: ctx.now(),
+        window_refreshes: 0,
     };
     let used = CodeUse { refresh_hash: token_hash(&grant.refresh), access_hash: rec.access_hash.clone() };
     if store.put_code_use(uk, &payload.jti, &used, CODE_TTL * 2).await.is_err() {
@@ -228,6 +235,27 @@ async fn refresh_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &Ha
     if rec.expires_at <= ctx.now() {
         return invalid("the refresh token expired; sign in again");
     }
+    // Fair use, per grant: a burst limit (the binding), then the hourly count the chain
+    // of records carries. Each refresh costs 4 KV writes and a delete.
+    if let Some(wait) = fair_use::limited(ctx, Limiter::Tokens, &format!("g:{}", rec.grant_id)).await {
+        return fair_use::token_throttled(wait, "too many token refreshes for this sign-in in the last minute");
+    }
+    let now = ctx.now();
+    let (window_start, refreshes) = if now >= rec.window_start + fair_use::REFRESH_WINDOW_SECS {
+        (now, 0)
+    } else {
+        (rec.window_start, rec.window_refreshes)
+    };
+    if refreshes >= fair_use::REFRESHES_PER_GRANT_PER_HOUR {
+        let wait = (window_start + fair_use::REFRESH_WINDOW_SECS).saturating_sub(now).max(1);
+        return fair_use::token_throttled(
+            wait,
+            &format!(
+                "this sign-in was refreshed {} times this hour, the most this server allows (an access token lasts an hour)",
+                fair_use::REFRESHES_PER_GRANT_PER_HOUR
+            ),
+        );
+    }
     let scope = match form.get("scope").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => rec.scope.clone(),
         Some(s) => match Capabilities::parse_scope(s) {
@@ -241,6 +269,8 @@ async fn refresh_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &Ha
         scope,
         access_hash: token_hash(&minted.access),
         expires_at: ctx.now() + REFRESH_TOKEN_TTL,
+        window_start,
+        window_refreshes: refreshes + 1,
         ..rec.clone()
     };
     let response = issue(ctx, &uk, &minted, &next).await;

@@ -1,6 +1,7 @@
 //! Spotify as seen from the Worker: the accounts service (OAuth client side), the Web API,
 //! and a per-user session that refreshes and retries so tools never have to.
 pub mod api;
+pub mod backoff;
 pub mod error;
 pub mod scopes;
 pub mod session;

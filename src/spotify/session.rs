@@ -1,5 +1,6 @@
 //! One user's Spotify session for the length of a request: refreshes the access token
-//! when it expires, retries once after a 401, waits out a short 429, and retries reads on
+//! when it expires, retries once after a 401, waits out a short 429 (a longer one, or a
+//! used-up quota, holds back every call of that Spotify app: [`backoff`]), and retries reads on
 //! 5xx. Tools call [`SpotifySession::call`] and never see a token.
 //!
 //! Refresh tokens of public (PKCE) clients are single-use at Spotify, so a refresh must
@@ -13,6 +14,7 @@ use crate::core::platform::Platform;
 use crate::core::secret::UserKey;
 use crate::core::store::{SpotifyLink, Store, StoreError};
 use crate::spotify::api::SpotifyApi;
+use crate::spotify::backoff;
 use crate::spotify::error::SpotifyError;
 use serde_json::Value;
 
@@ -122,6 +124,36 @@ pub(crate) mod flight {
     }
 }
 
+/// Writes of one user's unrotated link per isolate and hour. Spotify's access tokens live an
+/// hour, so a person needs one; this is a guard against an account service answering with
+/// short-lived tokens, which would otherwise cost a KV write on nearly every call.
+pub const UNROTATED_LINK_WRITES_PER_HOUR: u32 = 6;
+
+/// The writes of unrotated links this isolate made, per user, in the current hour.
+mod link_writes {
+    use crate::core::secret::UserKey;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    thread_local! {
+        static WRITES: RefCell<HashMap<UserKey, (u64, u32)>> = RefCell::new(HashMap::new());
+    }
+
+    /// Counts one write for `uk`; `false` (and nothing counted) when the hour's are spent.
+    pub fn count(uk: &UserKey, now: u64) -> bool {
+        WRITES.with(|w| {
+            let mut w = w.borrow_mut();
+            w.retain(|_, (start, _)| now < *start + 3600);
+            let (_, n) = w.entry(uk.clone()).or_insert((now, 0));
+            if *n >= super::UNROTATED_LINK_WRITES_PER_HOUR {
+                return false;
+            }
+            *n += 1;
+            true
+        })
+    }
+}
+
 /// How often, and how long at most, a request waits for another one's refresh.
 const WAIT_STEP_MS: u64 = 25;
 const WAIT_STEPS: u32 = 400;
@@ -208,7 +240,8 @@ impl<'a, P: Platform> SpotifySession<'a, P> {
                     if let Some(scope) = grant.scope {
                         next.scope = scope;
                     }
-                    self.persist(&next).await;
+                    let rotated = next.refresh_token != base.refresh_token;
+                    self.persist(&next, rotated).await;
                     return Ok(next);
                 }
                 Err(SpotifyError::InvalidGrant(msg)) => {
@@ -239,7 +272,15 @@ impl<'a, P: Platform> SpotifySession<'a, P> {
 
     /// Stores a rotated link before anyone uses it. A refresh token that cannot be stored
     /// is still the only valid one, so it is kept in this isolate's memory and used.
-    async fn persist(&mut self, link: &SpotifyLink) {
+    ///
+    /// An unrotated link (only the access token is new) is written at most
+    /// [`UNROTATED_LINK_WRITES_PER_HOUR`] times an hour per user and isolate; past that it
+    /// lives in memory only, and the stored refresh token stays valid for everyone else.
+    async fn persist(&mut self, link: &SpotifyLink, rotated: bool) {
+        if !rotated && !link_writes::count(&self.uk, self.platform.now_secs()) {
+            self.warnings.push("spotify_link_write_skipped: this user's link was written too often this hour");
+            return;
+        }
         for _ in 0..STORE_ATTEMPTS {
             if self.store().put_link(&self.uk, link).await.is_ok() {
                 return;
@@ -256,6 +297,10 @@ impl<'a, P: Platform> SpotifySession<'a, P> {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<Value, SessionError> {
+        // The app is backing off: answer with the remaining wait, without calling Spotify.
+        if let Some(e) = backoff::active(&self.link.app, self.platform.now_secs()) {
+            return Err(SessionError::Spotify(e));
+        }
         if self.link.expires_at <= self.platform.now_secs() + EXPIRY_MARGIN_SECS {
             self.refresh().await?;
         }
@@ -280,7 +325,10 @@ impl<'a, P: Platform> SpotifySession<'a, P> {
                 {
                     server_retries += 1;
                 }
-                Err(e) => return Err(SessionError::Spotify(e)),
+                Err(e) => {
+                    backoff::note(&self.link.app, self.platform.now_secs(), &e);
+                    return Err(SessionError::Spotify(e));
+                }
                 Ok(v) => return Ok(v),
             }
         }

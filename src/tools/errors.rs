@@ -34,10 +34,16 @@ pub fn describe<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, e: SessionError) ->
             SpotifyError::Forbidden { message, .. } => format!(
                 "Spotify refused this request ({message}). Apps in Development Mode cannot use some endpoints, and only users the app owner allow-listed may use the app."
             ),
+            SpotifyError::RateLimited { quota_exceeded: true, retry_after_secs: Some(s) } => format!(
+                "This Spotify app has used up its request quota; try again in {} (the operator can check the Spotify dashboard).",
+                crate::fair_use::wait_words(s)
+            ),
             SpotifyError::RateLimited { quota_exceeded: true, .. } => {
                 "This Spotify app has used up its request quota; try again later (the operator can check the Spotify dashboard).".to_string()
             }
-            SpotifyError::RateLimited { retry_after_secs: Some(s), .. } => format!("Spotify is rate limiting requests; try again in {s} seconds."),
+            SpotifyError::RateLimited { retry_after_secs: Some(s), .. } => {
+                format!("Spotify is rate limiting requests; try again in {}.", crate::fair_use::wait_words(s))
+            }
             SpotifyError::RateLimited { .. } => "Spotify is rate limiting requests; try again in a minute.".to_string(),
             SpotifyError::InvalidClient(_) if ctx.config.operator_app.is_some() => {
                 "Spotify rejected this server's app credentials; the operator must check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET.".to_string()

@@ -54,10 +54,16 @@ impl Stack {
     /// `operator_app: false`: no SPOTIFY_CLIENT_ID/SECRET, everyone brings their own app.
     /// `extra_vars` (`NAME:value`) add variables or replace the defaults of the same name.
     pub fn start_custom(operator_app: bool, extra_vars: &[&str]) -> Stack {
+        Stack::start_full(None, operator_app, extra_vars)
+    }
+
+    /// `config`: a wrangler configuration other than the project's (relative to the root),
+    /// for bindings `--var` cannot change (the fair-use limits).
+    pub fn start_full(config: Option<&str>, operator_app: bool, extra_vars: &[&str]) -> Stack {
         let emulator = Emulator::start(0, EmulatorConfig::default()).expect("emulator starts");
         let port = free_port();
         let persist_dir = std::env::temp_dir().join(format!("spotify-mcp-e2e-{}-{port}", std::process::id()));
-        Stack::launch(emulator, persist_dir, port, operator_app, extra_vars)
+        Stack::launch(config, emulator, persist_dir, port, operator_app, extra_vars)
     }
 
     /// A redeploy with other variables: stops this Worker and starts another at the same
@@ -67,7 +73,7 @@ impl Stack {
         self.stop();
         let port = self.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port in the base URL");
         let Stack { emulator, persist_dir, .. } = self;
-        Stack::launch(emulator, persist_dir, port, true, extra_vars)
+        Stack::launch(None, emulator, persist_dir, port, true, extra_vars)
     }
 
     /// Ends wrangler and workerd (their own process group), and waits for them.
@@ -77,7 +83,14 @@ impl Stack {
         let _ = self.child.wait();
     }
 
-    fn launch(emulator: Emulator, persist_dir: PathBuf, port: u16, operator_app: bool, extra_vars: &[&str]) -> Stack {
+    fn launch(
+        config: Option<&str>,
+        emulator: Emulator,
+        persist_dir: PathBuf,
+        port: u16,
+        operator_app: bool,
+        extra_vars: &[&str],
+    ) -> Stack {
         use std::os::unix::process::CommandExt;
         let root = root();
         let wrangler = root.join("node_modules/.bin/wrangler");
@@ -108,6 +121,9 @@ impl Stack {
             wrangler.display(),
             persist_dir.display()
         );
+        if let Some(c) = config {
+            cmd.push_str(&format!(" --config '{}'", root.join(c).display()));
+        }
         for v in &vars {
             cmd.push_str(&format!(" --var '{v}'"));
         }
