@@ -184,15 +184,14 @@ impl std::fmt::Display for BodyError {
 }
 
 /// Reads a body stream, holding at most `limit` bytes: the first chunk past the limit ends
-/// the read (the caller then cancels the stream), so a lying or missing `Content-Length`
-/// costs at most one chunk more than the limit.
-pub async fn read_limited<S, E>(stream: S, limit: usize) -> Result<Vec<u8>, BodyError>
+/// the read (the caller then decides what becomes of the rest), so a lying or missing
+/// `Content-Length` costs at most one chunk more than the limit.
+pub async fn read_limited<S, E>(stream: &mut S, limit: usize) -> Result<Vec<u8>, BodyError>
 where
-    S: futures::Stream<Item = Result<Vec<u8>, E>>,
+    S: futures::Stream<Item = Result<Vec<u8>, E>> + Unpin,
     E: std::fmt::Display,
 {
     use futures::StreamExt;
-    let mut stream = std::pin::pin!(stream);
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| BodyError::Read(e.to_string()))?;
@@ -282,13 +281,13 @@ mod tests {
     #[test]
     fn bodies_are_read_up_to_the_limit_only() {
         let chunks = |n: usize| futures::stream::iter((0..n).map(|_| Ok::<_, String>(vec![7u8; 1000])));
-        assert_eq!(block_on(read_limited(chunks(3), 3000)).unwrap().len(), 3000);
-        assert_eq!(block_on(read_limited(chunks(4), 3000)), Err(BodyError::TooLarge { limit: 3000 }));
+        assert_eq!(block_on(read_limited(&mut chunks(3), 3000)).unwrap().len(), 3000);
+        assert_eq!(block_on(read_limited(&mut chunks(4), 3000)), Err(BodyError::TooLarge { limit: 3000 }));
         // An endless stream ends at the limit, not at the end of memory.
-        let endless = futures::stream::repeat_with(|| Ok::<_, String>(vec![0u8; 64 * 1024]));
-        assert_eq!(block_on(read_limited(endless, 256 * 1024)), Err(BodyError::TooLarge { limit: 256 * 1024 }));
-        let failing = futures::stream::iter([Ok(vec![1u8]), Err("reset".to_string())]);
-        assert!(matches!(block_on(read_limited(failing, 10)), Err(BodyError::Read(e)) if e == "reset"));
+        let mut endless = futures::stream::repeat_with(|| Ok::<_, String>(vec![0u8; 64 * 1024]));
+        assert_eq!(block_on(read_limited(&mut endless, 256 * 1024)), Err(BodyError::TooLarge { limit: 256 * 1024 }));
+        let mut failing = futures::stream::iter([Ok(vec![1u8]), Err("reset".to_string())]);
+        assert!(matches!(block_on(read_limited(&mut failing, 10)), Err(BodyError::Read(e)) if e == "reset"));
     }
 
     #[test]

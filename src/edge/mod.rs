@@ -83,7 +83,7 @@ impl Http for Platform {
                 return Err(too_large());
             }
             let body = match resp.stream() {
-                Ok(stream) => read_limited(stream, limit).await.map_err(|e| match e {
+                Ok(mut stream) => read_limited(&mut stream, limit).await.map_err(|e| match e {
                     BodyError::TooLarge { .. } => too_large(),
                     BodyError::Read(e) => port_err("body", e),
                 })?,
@@ -149,7 +149,7 @@ async fn convert(mut req: Request) -> Result<HttpRequest, HttpResponse> {
     let path = request.url.path().to_string();
     let limit = crate::app::admit_body(&method, &path, request.content_length())?;
     request.body = match req.stream() {
-        Ok(stream) => read_limited(stream, limit).await.map_err(|e| match e {
+        Ok(mut stream) => read_limited(&mut stream, limit).await.map_err(|e| match e {
             // Dropping the stream cancels it: the rest of the upload is never read.
             BodyError::TooLarge { .. } => crate::app::too_large(&method, &path),
             BodyError::Read(_) => unreadable("body"),
