@@ -54,8 +54,63 @@ pub struct RequestLog {
 
 const CORS_PATHS: &[&str] = &["/mcp", "/token", "/register", "/revoke"];
 
-fn cors(req: &HttpRequest, mut resp: HttpResponse) -> HttpResponse {
-    let path = req.url.path();
+/// Request bodies above these are refused with 413 before they are read whole (see the
+/// README's Routes table). `/token` and `/revoke` fit a 4 KiB client_id (form-encoded) with
+/// an authorization code that carries it; the consent form carries the sealed request,
+/// whose `state` is the app's and may be long.
+pub const MCP_BODY_LIMIT: usize = transport::MAX_BODY_BYTES;
+pub const REGISTER_BODY_LIMIT: usize = 16 * 1024;
+pub const TOKEN_BODY_LIMIT: usize = 32 * 1024;
+pub const CONSENT_BODY_LIMIT: usize = 64 * 1024;
+/// Every other route: none of them reads more than a few fields.
+pub const OTHER_BODY_LIMIT: usize = 16 * 1024;
+
+/// The most body `method` on `path` may carry. Runtime adapters ask this before reading a
+/// body, and read no further than it.
+pub fn body_limit(method: &str, path: &str) -> usize {
+    match (method, path) {
+        (_, "/mcp") => MCP_BODY_LIMIT,
+        (_, "/register") => REGISTER_BODY_LIMIT,
+        (_, "/token" | "/revoke") => TOKEN_BODY_LIMIT,
+        ("POST", "/authorize") => CONSENT_BODY_LIMIT,
+        _ => OTHER_BODY_LIMIT,
+    }
+}
+
+fn kib(bytes: usize) -> String {
+    format!("{} KiB", bytes / 1024)
+}
+
+/// The 413 for a body over [`body_limit`]: JSON-RPC shaped on `/mcp`, an OAuth error elsewhere.
+pub fn too_large(method: &str, path: &str) -> HttpResponse {
+    let limit = body_limit(method, path);
+    let resp = if path == "/mcp" {
+        transport::too_large(limit)
+    } else {
+        crate::oauth::error(
+            413,
+            "invalid_request",
+            &format!("the request body is larger than {} allowed on {path}", kib(limit)),
+        )
+    };
+    cors_for(path, resp)
+}
+
+/// Before reading a body: a declared `Content-Length` over the route's limit is refused
+/// at once. `Ok` is the limit to read up to (the length may be absent or lie).
+pub fn admit_body(method: &str, path: &str, content_length: Option<u64>) -> Result<usize, HttpResponse> {
+    let limit = body_limit(method, path);
+    match content_length {
+        Some(n) if n > limit as u64 => Err(too_large(method, path)),
+        _ => Ok(limit),
+    }
+}
+
+fn cors(req: &HttpRequest, resp: HttpResponse) -> HttpResponse {
+    cors_for(req.url.path(), resp)
+}
+
+fn cors_for(path: &str, mut resp: HttpResponse) -> HttpResponse {
     if CORS_PATHS.contains(&path) || path.starts_with("/.well-known/") {
         resp = resp
             .with_header("access-control-allow-origin", "*")
@@ -114,6 +169,10 @@ pub async fn handle<P: Platform>(platform: &P, env: &dyn EnvSource, req: HttpReq
     let mut log = RequestLog::default();
     if req.method == "OPTIONS" {
         return (cors(&req, preflight()), log);
+    }
+    if req.body.len() > body_limit(&req.method, req.url.path()) {
+        // Adapters stop reading at the limit; this holds for any that hand over more.
+        return (too_large(&req.method, req.url.path()), log);
     }
     let config = match Config::from_env(env) {
         Ok(c) => c,
@@ -1132,6 +1191,93 @@ mod tests {
         assert!(!body.to_string().contains(&old), "no key in the answer");
         h.env.insert("TOKEN_IDENTITY_KEY".into(), old);
         assert!(h.get(&format!("{ORIGIN}/health"), None).body_json().unwrap().get("notes").is_none());
+    }
+
+    fn post_raw(h: &Harness, path: &str, ctype: &str, body: Vec<u8>) -> HttpResponse {
+        let mut req = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}{path}")).unwrap())
+            .with_header("content-type", ctype);
+        req.body = body;
+        h.send(req)
+    }
+
+    #[test]
+    fn bodies_over_the_route_limit_get_413_in_the_routes_own_shape() {
+        let h = Harness::new();
+        let token = h.sign_in("tess");
+        let mut big = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/mcp")).unwrap())
+            .with_header("authorization", format!("Bearer {token}"))
+            .with_header("content-type", "application/json");
+        big.body = vec![b' '; MCP_BODY_LIMIT + 1];
+        let r = h.send(big);
+        let j = r.body_json().unwrap();
+        assert_eq!((r.status, j["jsonrpc"].as_str(), j["error"]["code"].as_i64()), (413, Some("2.0"), Some(-32600)));
+        for (path, limit) in [
+            ("/token", TOKEN_BODY_LIMIT),
+            ("/revoke", TOKEN_BODY_LIMIT),
+            ("/register", REGISTER_BODY_LIMIT),
+            ("/authorize", CONSENT_BODY_LIMIT),
+        ] {
+            let ok = post_raw(&h, path, "application/x-www-form-urlencoded", vec![b'a'; limit]);
+            assert_ne!(ok.status, 413, "{path} at its limit");
+            let r = post_raw(&h, path, "application/x-www-form-urlencoded", vec![b'a'; limit + 1]);
+            let j = r.body_json().unwrap();
+            assert_eq!((r.status, j["error"].as_str()), (413, Some("invalid_request")), "{path}");
+            assert!(j["error_description"].as_str().unwrap().contains(&format!("{} KiB", limit / 1024)), "{j}");
+        }
+        // What an adapter asks before reading: a declared length over the limit is refused unread.
+        assert_eq!(admit_body("POST", "/token", Some(100 * 1024 * 1024)).unwrap_err().status, 413);
+        assert_eq!(
+            admit_body("POST", "/mcp", Some(100 * 1024 * 1024)).unwrap_err().body_json().unwrap()["id"],
+            Value::Null
+        );
+        assert_eq!(admit_body("POST", "/mcp", None), Ok(256 * 1024));
+        assert_eq!(admit_body("POST", "/token", Some(10)), Ok(TOKEN_BODY_LIMIT));
+    }
+
+    #[test]
+    fn client_assertions_and_oversized_client_ids_are_invalid_client() {
+        let h = Harness::new();
+        let token = |fields: &[(&str, &str)]| {
+            h.send(HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/token")).unwrap()).with_form(fields))
+        };
+        let r = token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "x"),
+            ("client_id", "https://app.example/client.json"),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", "eyJhbGciOiJFUzI1NiJ9.e30.sig"),
+        ]);
+        let j = r.body_json().unwrap();
+        assert_eq!((r.status, j["error"].as_str()), (401, Some("invalid_client")));
+        assert!(j["error_description"].as_str().unwrap().contains("only from public clients"), "{j}");
+        let long = format!("https://app.example/{}", "a".repeat(5000));
+        let r = token(&[("grant_type", "refresh_token"), ("refresh_token", "x"), ("client_id", &long)]);
+        let j = r.body_json().unwrap();
+        assert_eq!((r.status, j["error"].as_str()), (401, Some("invalid_client")));
+        assert!(j["error_description"].as_str().unwrap().contains("longer than 4096 bytes"), "{j}");
+        // A registration whose client_id would pass that bound is refused at /register.
+        let uris: Vec<String> = (0..10).map(|i| format!("https://app.example/{i}/{}", "c".repeat(400))).collect();
+        let r = post_raw(
+            &h,
+            "/register",
+            "application/json",
+            serde_json::to_vec(&json!({"redirect_uris": uris, "token_endpoint_auth_method": "none"})).unwrap(),
+        );
+        let j = r.body_json().unwrap();
+        assert_eq!((r.status, j["error"].as_str()), (400, Some("invalid_client_metadata")), "{j}");
+    }
+
+    #[test]
+    fn an_absurd_resources_cursor_is_invalid_params() {
+        let h = Harness::new();
+        let token = h.sign_in("uma");
+        for cursor in ["18446744073709551615", "18446744073709551600", "abc"] {
+            let r = h.mcp(
+                &token,
+                json!({"jsonrpc": "2.0", "id": 1, "method": "resources/list", "params": {"cursor": cursor}}),
+            );
+            assert_eq!(r.body_json().unwrap()["error"]["code"].as_i64(), Some(-32602), "{cursor}");
+        }
     }
 
     #[test]

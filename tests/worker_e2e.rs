@@ -5,6 +5,7 @@
 mod support;
 
 use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 use support::*;
 
 fn text(result: &Value) -> String {
@@ -1393,4 +1394,201 @@ fn a_key_rollover_signs_nobody_out() {
     assert!(fresh["access_token"].as_str().unwrap().starts_with(&format!("{uk}.")));
     // The old key opens nothing any more: its session cookie is gone with it.
     assert!(get(&s.url("/account"), &[("cookie", &session)]).body.contains("/account/login"));
+}
+
+/// How a raw upload frames its body.
+#[derive(Clone, Copy, Debug)]
+enum Upload {
+    /// Declares 100 MB and sends it (or as much as the Worker takes).
+    Declared100Mb,
+    /// Chunked, no Content-Length, never ends.
+    EndlessChunked,
+}
+
+/// Posts a huge body over a raw socket, writing on another thread, and returns the answer
+/// (status, body) and how long it took; the Worker may answer before the upload is over.
+fn raw_upload(s: &Stack, path: &str, ctype: &str, auth: Option<&str>, how: Upload) -> (u16, String, Duration) {
+    use std::io::{Read, Write};
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut head =
+        format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {ctype}\r\nAccept: application/json\r\n");
+    if let Some(a) = auth {
+        head.push_str(&format!("Authorization: {a}\r\n"));
+    }
+    head.push_str(match how {
+        Upload::Declared100Mb => "Content-Length: 100000000\r\n\r\n",
+        Upload::EndlessChunked => "Transfer-Encoding: chunked\r\n\r\n",
+    });
+    let started = Instant::now();
+    let mut writer = stream.try_clone().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let uploader = std::thread::spawn(move || {
+        if writer.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let chunk = vec![b' '; 64 * 1024];
+        let mut sent = 0usize;
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            let ok = match how {
+                Upload::Declared100Mb if sent >= 100_000_000 => break,
+                Upload::Declared100Mb => writer.write_all(&chunk).is_ok(),
+                Upload::EndlessChunked => {
+                    writer.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).is_ok()
+                        && writer.write_all(&chunk).is_ok()
+                        && writer.write_all(b"\r\n").is_ok()
+                }
+            };
+            if !ok {
+                break;
+            }
+            sent += chunk.len();
+        }
+    });
+    // Read one response: headers, then Content-Length bytes (the Worker's answers are small).
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 4096];
+    let (status, body) = loop {
+        let n = match stream.read(&mut byte) {
+            Ok(n) => n,
+            Err(e) => return (0, format!("read error {e}"), started.elapsed()),
+        };
+        if n == 0 {
+            return (0, "eof".into(), started.elapsed());
+        }
+        buf.extend_from_slice(&byte[..n]);
+        let text = String::from_utf8_lossy(&buf).to_string();
+        let Some(end) = text.find("\r\n\r\n") else { continue };
+        let status: u16 = text[9..12].parse().unwrap();
+        let length: usize = text[..end]
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+            .unwrap_or(0);
+        if buf.len() >= end + 4 + length {
+            break (status, String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).to_string());
+        }
+    };
+    let took = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = uploader.join();
+    (status, body, took)
+}
+
+/// Under `wrangler dev`, requests pass through wrangler's ProxyWorker, which reports an
+/// upstream that answers before an upload is over as "Your worker restarted mid-request"
+/// (503) or drops the connection; Cloudflare's edge delivers such early answers. These are
+/// the dev proxy's, not the Worker's.
+fn dev_proxy_failure(status: u16, body: &str) -> bool {
+    (status == 503 && body.contains("restarted mid-request"))
+        || (status == 0 && (body == "eof" || body.starts_with("read error")))
+}
+
+#[test]
+fn huge_or_endless_bodies_get_413_quickly_and_the_worker_stays_healthy() {
+    let s = stack();
+    let (_, t) = sign_in(s, "hugo");
+    let auth = format!("Bearer {}", t.access);
+    let routes =
+        [("/mcp", "application/json", Some(auth.as_str())), ("/token", "application/x-www-form-urlencoded", None)];
+    let shaped = |path: &str, body: &str| {
+        let j: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{path}: not JSON: {body}"));
+        if path == "/mcp" {
+            assert_eq!(
+                (j["jsonrpc"].as_str(), j["error"]["code"].as_i64(), &j["id"]),
+                (Some("2.0"), Some(-32600), &Value::Null)
+            );
+        } else {
+            assert_eq!(j["error"], "invalid_request", "{j}");
+        }
+        assert!(body.contains("KiB"), "{body}");
+    };
+    // A declared 100 MB: refused from the headers, before any of it is read.
+    for (path, ctype, auth) in routes {
+        let mut answered = None;
+        for _ in 0..3 {
+            let (status, body, took) = raw_upload(s, path, ctype, auth, Upload::Declared100Mb);
+            assert!(took < Duration::from_secs(5), "{path} took {took:?}");
+            if !dev_proxy_failure(status, &body) {
+                answered = Some((status, body));
+                break;
+            }
+        }
+        let (status, body) = answered.unwrap_or_else(|| panic!("{path}: no answer in three tries"));
+        assert_eq!(status, 413, "{path}: {body}");
+        shaped(path, &body);
+    }
+    // No Content-Length and no end: reading stops at the limit (before the fix it never ended).
+    for (path, ctype, auth) in routes {
+        for _ in 0..3 {
+            let (status, body, took) = raw_upload(s, path, ctype, auth, Upload::EndlessChunked);
+            assert!(took < Duration::from_secs(5), "{path} took {took:?}");
+            if !dev_proxy_failure(status, &body) {
+                assert_eq!(status, 413, "{path}: {body}");
+                shaped(path, &body);
+            }
+        }
+    }
+    assert_eq!(get(&s.url("/health"), &[]).status, 200);
+    assert_eq!(call_tool(s, &t.access, "get_my_profile", json!({}))["structuredContent"]["id"], "hugo");
+}
+
+/// A client metadata document server that misbehaves: `endless` streams spaces forever
+/// after a 200, otherwise it sends the headers and then nothing.
+fn serve_misbehaving(endless: bool) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let _ = stream.read(&mut [0u8; 4096]);
+                if endless {
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n");
+                    let chunk = vec![b' '; 64 * 1024];
+                    while stream.write_all(&chunk).is_ok() {}
+                } else {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{",
+                    );
+                    std::thread::sleep(Duration::from_secs(60));
+                }
+            });
+        }
+    });
+    base
+}
+
+#[test]
+fn metadata_documents_that_stream_forever_stall_or_are_confidential_are_refused() {
+    let s = stack();
+    let (_, challenge) = pkce();
+    let authorize = |client_id: &str| {
+        let started = Instant::now();
+        let r = get(&authorize_url(s, client_id, "https://app.example/cb", None, &challenge), &[]);
+        (r, started.elapsed())
+    };
+    let (r, took) = authorize(&format!("{}/client.json", serve_misbehaving(true)));
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("larger than 5120 bytes"), "{}", r.body);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let (r, took) = authorize(&format!("{}/client.json", serve_misbehaving(false)));
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("no complete answer within 5000 ms"), "{}", r.body);
+    assert!((Duration::from_millis(4500)..Duration::from_secs(12)).contains(&took), "took {took:?}");
+    let docs = serve_json(|url| {
+        let method = if url.ends_with("/jwt.json") { "private_key_jwt" } else { "none" };
+        json!({"client_id": url, "client_name": "Doc", "redirect_uris": ["https://app.example/cb"],
+               "token_endpoint_auth_method": method, "jwks_uri": "https://app.example/jwks.json"})
+        .to_string()
+    });
+    let (r, _) = authorize(&format!("{docs}/jwt.json"));
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("invalid_client") && r.body.contains("only from public clients"), "{}", r.body);
+    let (r, _) = authorize(&format!("{docs}/none.json"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(get(&s.url("/health"), &[]).status, 200);
 }

@@ -3,12 +3,57 @@
 use serde::Serialize;
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an outbound request may read by default: more than any Spotify answer we ask for.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// How long an outbound request may take by default, headers and body together.
+pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
+
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     pub method: String,
     pub url: url::Url,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Outbound only: the most response body the [`Http`](crate::core::platform::Http) port
+    /// reads. A longer body (declared or streamed) is not read on: the fetch is aborted and
+    /// the call fails.
+    pub max_response_bytes: usize,
+    /// Outbound only: the whole exchange, response body included, must be over by then;
+    /// otherwise the fetch is aborted and the call fails.
+    pub timeout_ms: u64,
+}
+
+/// Headers whose values are credentials (ours, Spotify's or a person's): never printed.
+const SECRET_HEADERS: &[&str] =
+    &["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token"];
+
+fn redacted_headers(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            let secret = SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s))
+                || k.to_ascii_lowercase().contains("token")
+                || k.to_ascii_lowercase().contains("secret");
+            (k.as_str(), if secret { "<redacted>" } else { v.as_str() })
+        })
+        .collect()
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Headers carry Basic credentials and bearer tokens, queries carry codes and state,
+        // bodies carry tokens: show names and sizes only.
+        let mut url = self.url.clone();
+        url.set_query(self.url.query().map(|_| "<redacted>"));
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &url.as_str())
+            .field("headers", &redacted_headers(&self.headers))
+            .field("body_len", &self.body.len())
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -23,7 +68,7 @@ impl std::fmt::Debug for HttpResponse {
         // Bodies may carry tokens: show their size only.
         f.debug_struct("HttpResponse")
             .field("status", &self.status)
-            .field("headers", &self.headers)
+            .field("headers", &redacted_headers(&self.headers))
             .field("body_len", &self.body.len())
             .finish()
     }
@@ -35,7 +80,26 @@ fn find<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 impl HttpRequest {
     pub fn new(method: &str, url: url::Url) -> Self {
-        Self { method: method.to_string(), url, headers: Vec::new(), body: Vec::new() }
+        Self {
+            method: method.to_string(),
+            url,
+            headers: Vec::new(),
+            body: Vec::new(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+        }
+    }
+
+    /// Outbound: read at most `max_response_bytes` of the answer, and give up after `timeout_ms`.
+    pub fn with_limits(mut self, max_response_bytes: usize, timeout_ms: u64) -> Self {
+        self.max_response_bytes = max_response_bytes;
+        self.timeout_ms = timeout_ms;
+        self
+    }
+
+    /// The `Content-Length` this request declares, when it declares a valid one.
+    pub fn content_length(&self) -> Option<u64> {
+        declared_length(&self.headers)
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -94,6 +158,51 @@ impl HttpRequest {
     }
 }
 
+/// `Content-Length` as a number; `None` when absent or not one plain decimal (then only the
+/// bytes actually read count).
+pub fn declared_length(headers: &[(String, String)]) -> Option<u64> {
+    let v = find(headers, "content-length")?.trim();
+    (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())).then(|| v.parse().unwrap_or(u64::MAX))
+}
+
+/// Why a body was not read whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// More than the limit arrived (or was declared); reading stopped there.
+    TooLarge { limit: usize },
+    /// The stream failed.
+    Read(String),
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::TooLarge { limit } => write!(f, "the body is larger than {limit} bytes"),
+            BodyError::Read(e) => write!(f, "the body could not be read: {e}"),
+        }
+    }
+}
+
+/// Reads a body stream, holding at most `limit` bytes: the first chunk past the limit ends
+/// the read (the caller then decides what becomes of the rest), so a lying or missing
+/// `Content-Length` costs at most one chunk more than the limit.
+pub async fn read_limited<S, E>(stream: &mut S, limit: usize) -> Result<Vec<u8>, BodyError>
+where
+    S: futures::Stream<Item = Result<Vec<u8>, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    use futures::StreamExt;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| BodyError::Read(e.to_string()))?;
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 fn first_values<'a>(
     pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
 ) -> HashMap<String, String> {
@@ -143,5 +252,51 @@ impl HttpResponse {
 
     pub fn body_json(&self) -> Option<serde_json::Value> {
         serde_json::from_slice(&self.body).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+
+    #[test]
+    fn debug_never_prints_credentials_queries_or_bodies() {
+        let mut req =
+            HttpRequest::new("POST", url::Url::parse("https://accounts.example/api/token?code=c0de").unwrap())
+                .with_header("Authorization", "Basic c2VjcmV0OnNlY3JldA==")
+                .with_header("cookie", "__Host-mcp_session=s3ss10n")
+                .with_header("x-refresh-token", "rt-123")
+                .with_header("accept", "application/json");
+        req.body = b"refresh_token=rt-456".to_vec();
+        let shown = format!("{req:?}");
+        for secret in ["c2VjcmV0", "s3ss10n", "rt-123", "rt-456", "c0de"] {
+            assert!(!shown.contains(secret), "{secret} printed: {shown}");
+        }
+        assert!(shown.contains("application/json") && shown.contains("body_len: 20"), "{shown}");
+        let resp = HttpResponse::new(200).with_header("Set-Cookie", "__Host-mcp_session=abc123; Secure");
+        assert!(!format!("{resp:?}").contains("abc123"));
+    }
+
+    #[test]
+    fn bodies_are_read_up_to_the_limit_only() {
+        let chunks = |n: usize| futures::stream::iter((0..n).map(|_| Ok::<_, String>(vec![7u8; 1000])));
+        assert_eq!(block_on(read_limited(&mut chunks(3), 3000)).unwrap().len(), 3000);
+        assert_eq!(block_on(read_limited(&mut chunks(4), 3000)), Err(BodyError::TooLarge { limit: 3000 }));
+        // An endless stream ends at the limit, not at the end of memory.
+        let mut endless = futures::stream::repeat_with(|| Ok::<_, String>(vec![0u8; 64 * 1024]));
+        assert_eq!(block_on(read_limited(&mut endless, 256 * 1024)), Err(BodyError::TooLarge { limit: 256 * 1024 }));
+        let mut failing = futures::stream::iter([Ok(vec![1u8]), Err("reset".to_string())]);
+        assert!(matches!(block_on(read_limited(&mut failing, 10)), Err(BodyError::Read(e)) if e == "reset"));
+    }
+
+    #[test]
+    fn content_length_is_a_plain_decimal_or_nothing() {
+        let h = |v: &str| vec![("Content-Length".to_string(), v.to_string())];
+        assert_eq!(declared_length(&h("104857600")), Some(104_857_600));
+        assert_eq!(declared_length(&h("99999999999999999999999")), Some(u64::MAX));
+        assert_eq!(declared_length(&h("-1")), None);
+        assert_eq!(declared_length(&h("1, 2")), None);
+        assert_eq!(declared_length(&[]), None);
     }
 }

@@ -206,7 +206,9 @@ impl Http for TestPlatform {
         if self.yield_on_http.get() {
             YieldOnce(false).await;
         }
-        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        // Like the Worker: the whole exchange within `timeout_ms`, at most `max_response_bytes` read.
+        let timeout = std::time::Duration::from_millis(request.timeout_ms);
+        let agent = ureq::AgentBuilder::new().redirects(0).timeout(timeout).build();
         let mut req = agent.request(&request.method, request.url.as_str());
         for (k, v) in &request.headers {
             req = req.set(k, v);
@@ -216,16 +218,145 @@ impl Http for TestPlatform {
         let resp = match result {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => return Err(PortError(format!("network: {e}"))),
+            Err(e) => return Err(PortError(timeout_or(e.to_string(), request.timeout_ms))),
         };
         let status = resp.status();
-        let headers = resp
+        let headers: Vec<(String, String)> = resp
             .headers_names()
             .into_iter()
             .filter_map(|n| resp.header(&n).map(|v| (n.clone(), v.to_string())))
             .collect();
+        let limit = request.max_response_bytes;
+        let too_large = || PortError(format!("the response is larger than {limit} bytes"));
+        if crate::core::http::declared_length(&headers).is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
         let mut body = Vec::new();
-        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).map_err(|e| PortError(e.to_string()))?;
+        let reader = std::io::Read::take(resp.into_reader(), limit as u64 + 1);
+        std::io::Read::read_to_end(&mut { reader }, &mut body)
+            .map_err(|e| PortError(timeout_or(e.to_string(), request.timeout_ms)))?;
+        if body.len() > limit {
+            return Err(too_large());
+        }
         Ok(HttpResponse { status, headers, body })
+    }
+}
+
+/// The Worker's wording for a timeout, so tests read the same error on both platforms.
+fn timeout_or(error: String, timeout_ms: u64) -> String {
+    let e = error.to_ascii_lowercase();
+    if e.contains("timed out") || e.contains("timeout") || e.contains("would block") {
+        format!("no complete answer within {timeout_ms} ms")
+    } else {
+        format!("network: {error}")
+    }
+}
+
+/// How [`serve_misbehaving`] answers every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Misbehaviour {
+    /// 200 with no `Content-Length`, then body chunks for as long as anyone reads.
+    Endless,
+    /// 200 declaring 100 MB, then body chunks for as long as anyone reads.
+    Declared100Mb,
+    /// 200 declaring a small body, then nothing more.
+    StallAfterHeaders,
+    /// Reads the request, then never answers.
+    Silent,
+}
+
+/// A loopback server that misbehaves in one way, for the limits of the `Http` port.
+/// Returns its base URL; its threads end when the test process does.
+pub fn serve_misbehaving(how: Misbehaviour) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let head = match how {
+                    Misbehaviour::Endless => {
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+                    }
+                    Misbehaviour::Declared100Mb => {
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n"
+                    }
+                    Misbehaviour::StallAfterHeaders => {
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+                    }
+                    Misbehaviour::Silent => "",
+                };
+                if stream.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                match how {
+                    Misbehaviour::Endless | Misbehaviour::Declared100Mb => {
+                        let chunk = vec![b' '; 64 * 1024];
+                        while stream.write_all(&chunk).is_ok() {}
+                    }
+                    Misbehaviour::StallAfterHeaders | Misbehaviour::Silent => {
+                        std::thread::sleep(std::time::Duration::from_secs(60))
+                    }
+                }
+            });
+        }
+    });
+    base
+}
+
+/// Serves `make_body(url)` as JSON at every path of a loopback port; returns the base URL.
+pub fn serve_json(make_body: impl Fn(&str) -> String + Send + Sync + 'static) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let own = base.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let path = String::from_utf8_lossy(&buf[..n]).split_whitespace().nth(1).unwrap_or("/").to_string();
+            let body = make_body(&format!("{own}{path}"));
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    base
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+    use std::time::{Duration, Instant};
+
+    fn send(base: &str, max: usize, timeout_ms: u64) -> (Result<HttpResponse, PortError>, Duration) {
+        let platform = TestPlatform::default();
+        let req =
+            HttpRequest::new("GET", url::Url::parse(&format!("{base}/doc.json")).unwrap()).with_limits(max, timeout_ms);
+        let started = Instant::now();
+        (block_on(platform.send(req)), started.elapsed())
+    }
+
+    #[test]
+    fn endless_or_oversized_answers_are_cut_off_at_the_limit() {
+        for how in [Misbehaviour::Endless, Misbehaviour::Declared100Mb] {
+            let (r, took) = send(&serve_misbehaving(how), 5 * 1024, 10_000);
+            assert_eq!(r.unwrap_err().0, "the response is larger than 5120 bytes", "{how:?}");
+            assert!(took < Duration::from_secs(2), "{how:?} took {took:?}");
+        }
+    }
+
+    #[test]
+    fn stalled_answers_time_out() {
+        for how in [Misbehaviour::StallAfterHeaders, Misbehaviour::Silent] {
+            let (r, took) = send(&serve_misbehaving(how), 5 * 1024, 300);
+            assert_eq!(r.unwrap_err().0, "no complete answer within 300 ms", "{how:?}");
+            assert!(took < Duration::from_secs(2), "{how:?} took {took:?}");
+        }
     }
 }

@@ -2,10 +2,12 @@
 //! responses. The only module that names `worker` types; kept thin on purpose.
 
 use crate::core::config::EnvSource;
-use crate::core::http::{HttpRequest, HttpResponse};
+use crate::core::http::{declared_length, read_limited, BodyError, HttpRequest, HttpResponse};
 use crate::core::platform::{Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
+use futures::future::{select, Either};
 use worker::{
-    event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
+    event, AbortController, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
+    Response,
 };
 
 struct Platform {
@@ -67,6 +69,8 @@ impl Kv for Platform {
 }
 
 impl Http for Platform {
+    /// `fetch` with the request's limits: the answer's body is streamed and dropped past
+    /// `max_response_bytes`, and the whole exchange is aborted after `timeout_ms`.
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, PortError> {
         let headers = Headers::new();
         for (k, v) in &request.headers {
@@ -80,10 +84,46 @@ impl Http for Platform {
             init.with_body(Some(worker::js_sys::Uint8Array::from(request.body.as_slice()).into()));
         }
         let req = Request::new_with_init(request.url.as_str(), &init).map_err(|e| port_err("request", e))?;
-        let mut resp = Fetch::Request(req).send().await.map_err(|e| port_err("fetch", e))?;
-        let headers = resp.headers().entries().collect();
-        let body = resp.bytes().await.map_err(|e| port_err("body", e))?;
-        Ok(HttpResponse { status: resp.status_code(), headers, body })
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let limit = request.max_response_bytes;
+        let exchange = async move {
+            let mut resp = Fetch::Request(req).send_with_signal(&signal).await.map_err(|e| port_err("fetch", e))?;
+            let headers: Vec<(String, String)> = resp.headers().entries().collect();
+            let too_large = || PortError(format!("the response is larger than {limit} bytes"));
+            if declared_length(&headers).is_some_and(|n| n > limit as u64) {
+                return Err(too_large());
+            }
+            let body = match resp.stream() {
+                Ok(mut stream) => read_limited(&mut stream, limit).await.map_err(|e| match e {
+                    BodyError::TooLarge { .. } => too_large(),
+                    BodyError::Read(e) => port_err("body", e),
+                })?,
+                // No body at all (204, or a body already buffered by the runtime).
+                Err(_) => resp.bytes().await.map_err(|e| port_err("body", e))?,
+            };
+            if body.len() > limit {
+                return Err(too_large());
+            }
+            // An aborted stream ends like a finished one: never take a cut-off body as whole.
+            if signal.aborted() {
+                return Err(PortError("the fetch was aborted".into()));
+            }
+            Ok(HttpResponse { status: resp.status_code(), headers, body })
+        };
+        let timer = Delay::from(std::time::Duration::from_millis(request.timeout_ms));
+        match select(std::pin::pin!(exchange), std::pin::pin!(timer)).await {
+            Either::Left((Ok(resp), _)) => Ok(resp),
+            Either::Left((Err(e), _)) => {
+                // Too large or failed: stop the transfer now rather than when the isolate ends.
+                controller.abort();
+                Err(e)
+            }
+            Either::Right(_) => {
+                controller.abort();
+                Err(PortError(format!("no complete answer within {} ms", request.timeout_ms)))
+            }
+        }
     }
 }
 
@@ -122,29 +162,42 @@ impl EnvSource for WorkerEnv<'_> {
     }
 }
 
-async fn convert(mut req: Request) -> worker::Result<HttpRequest> {
-    let url = req.url()?;
-    let headers = req.headers().entries().collect();
-    let body = if matches!(req.method(), Method::Get | Method::Head) {
-        Vec::new()
-    } else {
-        req.bytes().await.unwrap_or_default()
+/// The request as the core sees it, its body read up to the route's limit (see
+/// [`crate::app::body_limit`]); `Err` is the answer to give without going further.
+async fn convert(mut req: Request) -> Result<HttpRequest, HttpResponse> {
+    let unreadable = |what: &str| crate::oauth::error(400, "invalid_request", &format!("unreadable request: {what}"));
+    let url = req.url().map_err(|_| unreadable("URL"))?;
+    let method = req.method().to_string();
+    let mut request = HttpRequest::new(&method, url);
+    request.headers = req.headers().entries().collect();
+    if matches!(req.method(), Method::Get | Method::Head) {
+        return Ok(request);
+    }
+    let path = request.url.path().to_string();
+    let limit = crate::app::admit_body(&method, &path, request.content_length())?;
+    request.body = match req.stream() {
+        Ok(mut stream) => read_limited(&mut stream, limit).await.map_err(|e| match e {
+            // Dropping the stream cancels it: the rest of the upload is never read.
+            BodyError::TooLarge { .. } => crate::app::too_large(&method, &path),
+            BodyError::Read(_) => unreadable("body"),
+        })?,
+        Err(_) => Vec::new(), // no body
     };
-    Ok(HttpRequest { method: req.method().to_string(), url, headers, body })
+    Ok(request)
 }
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let started = Date::now().as_millis();
-    let request = match convert(req).await {
-        Ok(r) => r,
-        Err(_) => {
-            return Response::error("{\"error\":\"invalid_request\",\"error_description\":\"unreadable request\"}", 400)
+    let (method, path) = (req.method().to_string(), req.path());
+    let (resp, log) = match convert(req).await {
+        Ok(request) => {
+            let platform =
+                Platform { kv: env.kv("TOKENS").ok(), limiters: Limiter::ALL.map(|l| rate_limiter(&env, l)) };
+            crate::app::handle(&platform, &WorkerEnv(&env), request).await
         }
+        Err(resp) => (resp, crate::app::RequestLog::default()),
     };
-    let (method, path) = (request.method.clone(), request.url.path().to_string());
-    let platform = Platform { kv: env.kv("TOKENS").ok(), limiters: Limiter::ALL.map(|l| rate_limiter(&env, l)) };
-    let (resp, log) = crate::app::handle(&platform, &WorkerEnv(&env), request).await;
     let mut line = serde_json::json!({
         "method": method, "route": path, "status": resp.status,
         "ms": Date::now().as_millis().saturating_sub(started),

@@ -26,6 +26,8 @@ pub trait ToolHost {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResourceError {
     NotFound(String),
+    /// Malformed parameters, such as a cursor this server never handed out: -32602 in every era.
+    InvalidParams(String),
     /// Anything else (Spotify unreachable, re-link needed), said in words.
     Failed(String),
 }
@@ -36,6 +38,7 @@ fn resource_error(e: ResourceError, uri: Option<&str>, modern: bool) -> RpcError
         ResourceError::NotFound(m) => {
             RpcError::new(if modern { INVALID_PARAMS } else { RESOURCE_NOT_FOUND }, m).with_data(json!({"uri": uri}))
         }
+        ResourceError::InvalidParams(m) => RpcError::new(INVALID_PARAMS, m),
         ResourceError::Failed(m) => RpcError::new(INTERNAL_ERROR, m),
     }
 }

@@ -47,9 +47,15 @@ pub fn check_post(req: &HttpRequest) -> Result<(), HttpResponse> {
         ));
     }
     if req.body.len() > MAX_BODY_BYTES {
-        return Err(rpc_error(413, RpcError::new(model::INVALID_REQUEST, "Payload Too Large: at most 256 KiB")));
+        return Err(too_large(MAX_BODY_BYTES));
     }
     Ok(())
+}
+
+/// 413 for a message over `limit` bytes, as a JSON-RPC error with a null id (the message
+/// was never read, so its id is unknown).
+pub fn too_large(limit: usize) -> HttpResponse {
+    rpc_error(413, RpcError::new(model::INVALID_REQUEST, format!("Payload Too Large: at most {} KiB", limit / 1024)))
 }
 
 pub fn envelope(req: &HttpRequest) -> Envelope {

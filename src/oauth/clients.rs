@@ -15,8 +15,29 @@ use serde_json::{json, Value};
 use std::net::IpAddr;
 
 const DCR_PREFIX: &str = "mcp_";
-const MAX_METADATA_BYTES: usize = 5 * 1024;
-const METADATA_TIMEOUT_MS: u64 = 5_000;
+/// A client metadata document is read no further than this; the fetch is then aborted.
+pub const MAX_METADATA_BYTES: usize = 5 * 1024;
+/// A client metadata document must have arrived whole by then.
+pub const METADATA_TIMEOUT_MS: u64 = 5_000;
+/// The longest client_id accepted anywhere (a metadata URL or a registration).
+pub const MAX_CLIENT_ID_BYTES: usize = 4 * 1024;
+/// The longest redirect URI a registration or a metadata document may list.
+pub const MAX_REDIRECT_URI_BYTES: usize = 2 * 1024;
+
+/// Why a client_id is refused before anything else is done with it.
+fn check_client_id_length(client_id: &str) -> Result<(), ClientError> {
+    if client_id.len() > MAX_CLIENT_ID_BYTES {
+        return Err(ClientError(format!(
+            "invalid_client: the client_id is longer than {MAX_CLIENT_ID_BYTES} bytes; register the client again"
+        )));
+    }
+    Ok(())
+}
+
+/// Why a metadata document cannot be used here, for a `token_endpoint_auth_method` other than `none`.
+const CONFIDENTIAL_DOCUMENT: &str = "invalid_client: this server accepts client metadata documents only from \
+     public clients (token_endpoint_auth_method \"none\", protected by PKCE); it does not verify private_key_jwt \
+     client assertions. Publish a document with \"none\", or register the client (POST /register).";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuthMethod {
@@ -52,6 +73,9 @@ struct Registration {
 /// Redirect URIs a client may register: https anywhere, http only to loopback (RFC 8252),
 /// or a private-use scheme of a native app. Never script-capable or local-file schemes.
 pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    if uri.len() > MAX_REDIRECT_URI_BYTES {
+        return Err(format!("a redirect_uri may be at most {MAX_REDIRECT_URI_BYTES} bytes long"));
+    }
     let u = url::Url::parse(uri).map_err(|_| format!("redirect_uri {uri:?} is not an absolute URI"))?;
     if u.fragment().is_some() {
         return Err("redirect_uri must not contain a fragment".into());
@@ -78,7 +102,8 @@ const KNOWN_APP_SCHEMES: &[&str] = &["cursor", "vscode", "vscode-insiders", "win
 
 pub fn is_loopback_host(u: &url::Url) -> bool {
     match u.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        // `localhost.` is the same name, fully qualified.
+        Some(url::Host::Domain(d)) => d.strip_suffix('.').unwrap_or(d).eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
@@ -152,6 +177,11 @@ pub fn register<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRespons
         return error(500, "server_error", "could not register the client");
     };
     let client_id = format!("{DCR_PREFIX}{sealed}");
+    if client_id.len() > MAX_CLIENT_ID_BYTES {
+        return bad(&format!(
+            "this registration makes a client_id longer than {MAX_CLIENT_ID_BYTES} bytes: use fewer or shorter redirect_uris"
+        ));
+    }
     let mut out = json!({
         "client_id": client_id,
         "client_id_issued_at": ctx.now(),
@@ -174,6 +204,7 @@ pub fn register<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRespons
 /// Finds a client by id. Fetches the metadata document for URL-shaped ids, so it is only
 /// called where the client must be shown or its redirect URI checked (`/authorize`).
 pub async fn resolve<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> Result<Client, ClientError> {
+    check_client_id_length(client_id)?;
     if let Some(sealed) = client_id.strip_prefix(DCR_PREFIX) {
         let reg: Registration =
             sealed::open(&ctx.config.master_key, Purpose::Client, sealed, ctx.now()).map_err(|_| {
@@ -219,6 +250,13 @@ pub fn authenticate<P: Platform>(
     };
     if id.is_empty() {
         return invalid("client_id is required");
+    }
+    if let Err(e) = check_client_id_length(&id) {
+        return invalid(e.0.trim_start_matches("invalid_client: "));
+    }
+    if form.contains_key("client_assertion") || form.contains_key("client_assertion_type") {
+        // RFC 7523 private_key_jwt: not verified here, so never taken as authentication.
+        return invalid(CONFIDENTIAL_DOCUMENT.trim_start_matches("invalid_client: "));
     }
     if let Some(sealed) = id.strip_prefix(DCR_PREFIX) {
         let Ok((reg, master)) =
@@ -267,13 +305,20 @@ pub fn check_metadata_url(client_id: &str, local_run: bool) -> Result<url::Url, 
     match u.host() {
         Some(url::Host::Ipv4(ip)) if !is_public(IpAddr::V4(ip)) => err("must not point at a private address"),
         Some(url::Host::Ipv6(ip)) if !is_public(IpAddr::V6(ip)) => err("must not point at a private address"),
-        Some(url::Host::Domain(d))
-            if d.ends_with(".local") || d.ends_with(".internal") || d.ends_with(".localhost") || !d.contains('.') =>
-        {
-            err("must name a public host")
-        }
-        _ => Ok(u),
+        Some(url::Host::Domain(d)) if !is_public_name(d) => err("must name a public host"),
+        Some(_) => Ok(u),
+        None => err("must name a host"),
     }
+}
+
+/// A DNS name that may be public: at least two labels, none empty, and not a name kept
+/// for local networks. A trailing dot (the fully qualified form) names the same host.
+fn is_public_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+    const LOCAL: &[&str] = &["localhost", "local", "internal", "lan", "home", "corp", "intranet", "home.arpa"];
+    name.contains('.')
+        && !name.split('.').any(str::is_empty)
+        && !LOCAL.iter().any(|l| name == *l || name.ends_with(&format!(".{l}")))
 }
 
 fn is_public(ip: IpAddr) -> bool {
@@ -288,32 +333,35 @@ fn is_public(ip: IpAddr) -> bool {
                 || v4.is_documentation()
                 || o[0] == 0
                 || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (o[1] == 18 || o[1] == 19))
                 || o[0] >= 224)
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some())
+            // Global unicast (2000::/3) only. That leaves out ::1, ::, IPv4-mapped and
+            // -compatible forms (::ffff:127.0.0.1), NAT64 (64:ff9b::/96), unique-local
+            // (fc00::/7), link-local (fe80::/10), site-local and multicast.
+            (s[0] & 0xe000) == 0x2000
+                && !(s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                && !(s[0] == 0x2001 && s[1] < 0x0200) // protocol assignments, Teredo
+                && s[0] != 0x2002 // 6to4: embeds an IPv4 address
         }
     }
 }
 
 async fn fetch_metadata<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> Result<Client, ClientError> {
     let url = check_metadata_url(client_id, ctx.is_local_run())?;
-    let request = HttpRequest::new("GET", url.clone()).with_header("accept", "application/json");
-    let fetch = std::pin::pin!(ctx.platform.send(request));
-    let timeout = std::pin::pin!(ctx.platform.sleep_ms(METADATA_TIMEOUT_MS));
-    let resp = match futures::future::select(fetch, timeout).await {
-        futures::future::Either::Left((r, _)) => {
-            r.map_err(|e| ClientError(format!("could not fetch the client metadata document: {e}")))?
-        }
-        futures::future::Either::Right(_) => {
-            return Err(ClientError("the client metadata document did not arrive in time".into()))
-        }
-    };
+    // The port stops reading past the cap and aborts at the deadline: a document that
+    // streams forever or stalls costs at most 5 KB and 5 s.
+    let request = HttpRequest::new("GET", url.clone())
+        .with_header("accept", "application/json")
+        .with_limits(MAX_METADATA_BYTES, METADATA_TIMEOUT_MS);
+    let resp = ctx
+        .platform
+        .send(request)
+        .await
+        .map_err(|e| ClientError(format!("could not fetch the client metadata document: {e}")))?;
     if resp.status != 200 {
         return Err(ClientError(format!("the client metadata document answered HTTP {}", resp.status)));
     }
@@ -336,11 +384,16 @@ async fn fetch_metadata<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> Resul
     for u in &uris {
         check_redirect_uri(u).map_err(ClientError)?;
     }
-    match doc.get("token_endpoint_auth_method").and_then(Value::as_str) {
-        None | Some("none") | Some("private_key_jwt") => {}
+    // The document's own method (singular, RFC 7591 §2), not any list of supported ones.
+    // Absent: taken as public, the only kind a document can describe here.
+    match doc.get("token_endpoint_auth_method") {
+        None => {}
+        Some(Value::String(m)) if m == "none" => {}
+        Some(Value::String(m)) if m == "private_key_jwt" => return Err(ClientError(CONFIDENTIAL_DOCUMENT.into())),
         Some(other) => {
             return Err(ClientError(format!(
-                "token_endpoint_auth_method {other:?} is not supported for metadata documents"
+                "invalid_client: token_endpoint_auth_method {other} cannot be used with a client metadata document; \
+                 only \"none\" (a public client with PKCE) is accepted here"
             )))
         }
     }
@@ -406,5 +459,120 @@ mod tests {
         }
         assert!(check_metadata_url("http://127.0.0.1:9000/client.json", true).is_ok());
         assert!(check_metadata_url("http://10.0.0.1/client.json", true).is_err());
+    }
+
+    #[test]
+    fn metadata_urls_refuse_fully_qualified_local_names_and_non_global_ipv6() {
+        for bad in [
+            "https://localhost./client.json",
+            "https://LOCALHOST./client.json",
+            "https://app.localhost./client.json",
+            "https://printer.local./client.json",
+            "https://metadata.google.internal./computeMetadata",
+            "https://router.home.arpa/client.json",
+            "https://intranet./client.json",
+            "https://127.0.0.1./client.json",
+            "https://10.0.0.1./client.json",
+            "https://[::1]/client.json",
+            "https://[::]/client.json",
+            "https://[::ffff:127.0.0.1]/client.json",
+            "https://[::ffff:7f00:1]/client.json",
+            "https://[::127.0.0.1]/client.json",
+            "https://[fc00::1]/client.json",
+            "https://[fd12:3456::1]/client.json",
+            "https://[fe80::1]/client.json",
+            "https://[febf::1]/client.json",
+            "https://[fec0::1]/client.json",
+            "https://[ff02::1]/client.json",
+            "https://[64:ff9b::7f00:1]/client.json",
+            "https://[2002:7f00:1::1]/client.json",
+            "https://[2001:db8::1]/client.json",
+            "https://[2001::1]/client.json",
+        ] {
+            assert!(check_metadata_url(bad, false).is_err(), "{bad} accepted");
+        }
+        assert!(check_metadata_url("https://[2606:4700::1111]/client.json", false).is_ok());
+        assert!(check_metadata_url("https://app.example./client.json", false).is_ok(), "a public FQDN is fine");
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod fetched {
+        use super::super::*;
+        use crate::core::config::Config;
+        use crate::core::testing::{serve_json, serve_misbehaving, Misbehaviour, TestPlatform};
+        use futures::executor::block_on;
+        use std::time::{Duration, Instant};
+
+        fn config() -> Config {
+            let key = crate::core::crypto::b64url(&[42u8; 32]);
+            let env: std::collections::HashMap<String, String> =
+                [("TOKEN_ENCRYPTION_KEY".to_string(), key)].into_iter().collect();
+            Config::from_env(&env).unwrap()
+        }
+
+        /// Resolves `client_id` as a Worker under `wrangler dev` would (loopback documents allowed).
+        fn resolve_local(client_id: &str) -> (Result<Client, ClientError>, Duration) {
+            let (platform, config) = (TestPlatform::default(), config());
+            let ctx = Ctx { platform: &platform, config: &config, origin: "http://127.0.0.1:8787".into() };
+            let started = Instant::now();
+            (block_on(resolve(&ctx, client_id)), started.elapsed())
+        }
+
+        fn document(method: Option<&'static str>) -> String {
+            serve_json(move |url| {
+                let mut doc =
+                    json!({"client_id": url, "client_name": "Doc", "redirect_uris": ["https://app.example/cb"]});
+                if let Some(m) = method {
+                    doc["token_endpoint_auth_method"] = json!(m);
+                    doc["jwks_uri"] = json!("https://app.example/jwks.json");
+                }
+                doc.to_string()
+            })
+        }
+
+        #[test]
+        fn a_document_that_streams_forever_is_cut_off_at_5_kb() {
+            for how in [Misbehaviour::Endless, Misbehaviour::Declared100Mb] {
+                let base = serve_misbehaving(how);
+                let (r, took) = resolve_local(&format!("{base}/client.json"));
+                let e = r.unwrap_err().0;
+                assert!(e.contains("could not fetch") && e.contains("larger than 5120 bytes"), "{how:?}: {e}");
+                assert!(took < Duration::from_secs(2), "{how:?} took {took:?}");
+            }
+        }
+
+        #[test]
+        fn a_document_that_stalls_is_given_up_after_5_s() {
+            let base = serve_misbehaving(Misbehaviour::StallAfterHeaders);
+            let (r, took) = resolve_local(&format!("{base}/client.json"));
+            let e = r.unwrap_err().0;
+            assert!(e.contains("no complete answer within 5000 ms"), "{e}");
+            assert!((Duration::from_millis(4500)..Duration::from_secs(8)).contains(&took), "took {took:?}");
+        }
+
+        #[test]
+        fn only_public_client_documents_are_accepted() {
+            for ok in [None, Some("none")] {
+                let (r, _) = resolve_local(&format!("{}/client.json", document(ok)));
+                let client = r.unwrap_or_else(|e| panic!("{ok:?}: {e:?}"));
+                assert_eq!((client.auth_method, client.name.as_str()), (AuthMethod::None, "Doc"));
+            }
+            let (r, _) = resolve_local(&format!("{}/client.json", document(Some("private_key_jwt"))));
+            let e = r.unwrap_err().0;
+            assert!(e.starts_with("invalid_client:") && e.contains("only from public clients"), "{e}");
+            for other in ["client_secret_basic", "tls_client_auth"] {
+                let (r, _) = resolve_local(&format!("{}/client.json", document(Some(other))));
+                assert!(r.unwrap_err().0.starts_with("invalid_client:"), "{other}");
+            }
+        }
+
+        #[test]
+        fn client_ids_are_bounded() {
+            let long = format!("https://app.example/{}", "a".repeat(MAX_CLIENT_ID_BYTES));
+            let (r, _) = resolve_local(&long);
+            assert!(r.unwrap_err().0.contains("longer than 4096 bytes"));
+            let (r, _) = resolve_local(&format!("mcp_{}", "A".repeat(100_000)));
+            assert!(r.unwrap_err().0.contains("longer than 4096 bytes"));
+        }
     }
 }

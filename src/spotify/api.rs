@@ -85,7 +85,9 @@ impl<'a, H: Http> SpotifyApi<'a, H> {
             return Err(AppProblem::UnknownClient);
         };
         let Ok(url) = url::Url::parse(&probe) else { return Ok(()) };
-        let Ok(resp) = self.http.send(HttpRequest::new("GET", url)).await else { return Ok(()) };
+        // A page, not data: a small read and a short wait (a failed probe lets the sign-in go on).
+        let probe = HttpRequest::new("GET", url).with_limits(1024 * 1024, 5_000);
+        let Ok(resp) = self.http.send(probe).await else { return Ok(()) };
         let body = String::from_utf8_lossy(&resp.body);
         if !(300..400).contains(&resp.status) && body.contains("INVALID_CLIENT") {
             return Err(classify_app_problem(&body));

@@ -15,6 +15,24 @@ use serde_json::{json, Value};
 const SCHEMES: &[(&str, &str)] =
     &[("playlists", "playlist"), ("tracks", "track"), ("albums", "album"), ("artists", "artist")];
 const PAGE: u64 = 20;
+/// Spotify pages a person's playlists up to this offset; no cursor we hand out goes further.
+const MAX_OFFSET: u64 = 100_000;
+
+/// The offset a `resources/list` cursor stands for: a decimal we handed out, a multiple of
+/// the page size within [`MAX_OFFSET`]. Anything else is invalid params (spec: "Invalid cursor").
+fn parse_cursor(cursor: Option<&str>) -> Result<u64, ResourceError> {
+    let Some(c) = cursor else { return Ok(0) };
+    let shown: String = c.chars().take(40).collect();
+    match c.parse::<u64>() {
+        Ok(offset) if offset <= MAX_OFFSET && offset % PAGE == 0 && offset.to_string() == c => Ok(offset),
+        _ => Err(ResourceError::InvalidParams(format!("invalid cursor {shown:?}: pass back a nextCursor as given"))),
+    }
+}
+
+/// The cursor of the page after `offset`, when there is one.
+fn next_cursor(offset: u64, total: u64) -> Option<String> {
+    offset.checked_add(PAGE).filter(|next| *next < total && *next <= MAX_OFFSET).map(|next| next.to_string())
+}
 
 pub fn templates() -> Vec<Value> {
     SCHEMES
@@ -44,10 +62,7 @@ pub async fn list<P: Platform>(
     tb: &Toolbox<'_, P>,
     cursor: Option<&str>,
 ) -> Result<(Vec<Value>, Option<String>), ResourceError> {
-    let offset: u64 = match cursor {
-        None => 0,
-        Some(c) => c.parse().map_err(|_| ResourceError::NotFound(format!("invalid cursor {c:?}")))?,
-    };
+    let offset = parse_cursor(cursor)?;
     let mut session = tb.session().await.map_err(|_| unlinked())?;
     let result = session
         .call("GET", "/v1/me/playlists", &[("limit", PAGE.to_string()), ("offset", offset.to_string())], None)
@@ -68,7 +83,7 @@ pub async fn list<P: Platform>(
         })
         .unwrap_or_default();
     let total = v["total"].as_u64().unwrap_or(0);
-    let next = (offset + PAGE < total).then(|| (offset + PAGE).to_string());
+    let next = next_cursor(offset, total);
     Ok((resources, next))
 }
 
@@ -107,4 +122,22 @@ pub async fn read<P: Platform>(tb: &Toolbox<'_, P>, uri: &str) -> Result<Value, 
         compact_item(kind, &v)
     };
     Ok(json!([{"uri": uri, "mimeType": "application/json", "text": body.to_string()}]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_are_our_own_offsets_or_invalid_params() {
+        assert_eq!(parse_cursor(None), Ok(0));
+        assert_eq!(parse_cursor(Some("40")), Ok(40));
+        for bad in ["18446744073709551615", "18446744073709551600", "-20", "1e3", "7", "100020", "", "0040"] {
+            assert!(matches!(parse_cursor(Some(bad)), Err(ResourceError::InvalidParams(_))), "{bad} accepted");
+        }
+        assert_eq!(next_cursor(0, 45), Some("20".into()));
+        assert_eq!(next_cursor(40, 45), None);
+        assert_eq!(next_cursor(u64::MAX - 5, u64::MAX), None, "no overflow");
+        assert_eq!(next_cursor(MAX_OFFSET, u64::MAX), None);
+    }
 }
