@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpora (fuzz/corpus/<target>/seed-*): real MCP and OAuth requests in the
 harness's input format (see fuzz/src/lib.rs). Re-run after changing it; libFuzzer-found
-inputs are not kept in the repo."""
+inputs are not kept in the repo, except `regress-*`: inputs that once crashed a target."""
 import json, os, struct
 from urllib.parse import urlencode
 
