@@ -18,6 +18,13 @@ if ! installed "$TOOLS_ROOT/bin/wasm-bindgen" "$WASM_BINDGEN_VERSION"; then
   # Not --locked: its lockfile pins a webpki-roots release some registry mirrors lack.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$TOOLS_ROOT"
 fi
+# libfuzzer-sys compiles libFuzzer (C++) when the fuzz targets build.
+if ! command -v c++ >/dev/null 2>&1; then
+  echo "setup: installing Debian's g++ for the fuzz targets"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q g++ >/dev/null \
+    || { $SUDO apt-get update -q >/dev/null && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q g++ >/dev/null; }
+fi
 if ! installed "$TOOLS_ROOT/bin/cargo-fuzz" "$CARGO_FUZZ_VERSION"; then
   echo "setup: installing cargo-fuzz $CARGO_FUZZ_VERSION into $TOOLS_ROOT"
   cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --root "$TOOLS_ROOT"
