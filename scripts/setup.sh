@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need, offline-friendly and idempotent:
-# the wasm32 target, pinned worker-build and wasm-bindgen-cli (cached under $TOOLS_ROOT),
+# the wasm32 target, pinned worker-build, wasm-bindgen-cli and cargo-fuzz (cached under $TOOLS_ROOT),
 # and the npm packages pinned in package-lock.json (wrangler, esbuild, binaryen, MCP SDK).
 set -euo pipefail
 . "$(dirname "$0")/tools.sh"
@@ -18,6 +18,17 @@ if ! installed "$TOOLS_ROOT/bin/wasm-bindgen" "$WASM_BINDGEN_VERSION"; then
   # Not --locked: its lockfile pins a webpki-roots release some registry mirrors lack.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$TOOLS_ROOT"
 fi
+# libfuzzer-sys compiles libFuzzer (C++) when the fuzz targets build.
+if ! command -v c++ >/dev/null 2>&1; then
+  echo "setup: installing Debian's g++ for the fuzz targets"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q g++ >/dev/null \
+    || { $SUDO apt-get update -q >/dev/null && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q g++ >/dev/null; }
+fi
+if ! installed "$TOOLS_ROOT/bin/cargo-fuzz" "$CARGO_FUZZ_VERSION"; then
+  echo "setup: installing cargo-fuzz $CARGO_FUZZ_VERSION into $TOOLS_ROOT"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --root "$TOOLS_ROOT"
+fi
 if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
@@ -34,4 +45,4 @@ if ! "$TOOLS_ROOT/py/bin/python" -c "import mcp, sys; sys.exit(0)" 2>/dev/null \
   python3 -m venv "$TOOLS_ROOT/py"
   "$TOOLS_ROOT/py/bin/pip" install -q "mcp==$PY_MCP_VERSION"
 fi
-echo "setup: ok (worker-build $WORKER_BUILD_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, wrangler $(node_modules/.bin/wrangler --version 2>/dev/null | tail -n1))"
+echo "setup: ok (worker-build $WORKER_BUILD_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, cargo-fuzz $CARGO_FUZZ_VERSION, wrangler $(node_modules/.bin/wrangler --version 2>/dev/null | tail -n1))"

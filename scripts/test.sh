@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: formatting and lints (host and wasm32), host unit tests, the Worker build,
 # then the integration suite that drives the built Worker in `wrangler dev` against the
-# Spotify emulator. Run through `make test`, which installs the tools first.
+# Spotify emulator, and a short run of every fuzz target. Run through `make test`, which
+# installs the tools first.
 set -euo pipefail
 . "$(dirname "$0")/tools.sh"
 cd "$ROOT"
@@ -10,6 +11,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "format"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml --all -- --check
 step "lint (host)"
 cargo clippy --workspace --all-targets -- -D warnings
 step "lint (wasm32)"
@@ -19,3 +21,5 @@ bash scripts/build.sh
 printf 'worker bundle: %s bytes wasm, %s bytes gzip\n' "$(wc -c < build/index_bg.wasm)" "$(gzip -9 -c build/index_bg.wasm | wc -c)"
 step "unit and integration tests"
 SPOTIFY_MCP_SKIP_BUILD=1 cargo test --workspace
+step "fuzz (short runs of every target)"
+bash scripts/fuzz.sh

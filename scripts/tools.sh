@@ -3,6 +3,8 @@
 TOOLS_ROOT="${SPOTIFY_MCP_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/spotify-mcp-edge/tools}"
 WORKER_BUILD_VERSION=0.8.7
 PY_MCP_VERSION=2.3.0
+# cargo-fuzz (libFuzzer) for the fuzz targets in fuzz/; runs on the stable toolchain with `-s none`.
+CARGO_FUZZ_VERSION=0.13.2
 # wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock, byte for byte.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' "$ROOT/Cargo.lock")"

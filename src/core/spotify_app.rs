@@ -5,10 +5,24 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A Spotify app's Client ID: 32 hexadecimal characters, kept in lowercase.
+/// A Spotify app's Client ID: 32 hexadecimal characters, kept in lowercase. Decoding
+/// checks it too, so a stored or sealed value cannot bring in one `parse` would refuse.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct SpotifyClientId(String);
+
+impl TryFrom<String> for SpotifyClientId {
+    type Error = ClientIdError;
+    fn try_from(text: String) -> Result<Self, ClientIdError> {
+        SpotifyClientId::parse(&text)
+    }
+}
+
+impl From<SpotifyClientId> for String {
+    fn from(id: SpotifyClientId) -> String {
+        id.0
+    }
+}
 
 impl SpotifyClientId {
     /// Accepts what a person pastes from the dashboard: surrounding spaces and either case.
@@ -108,5 +122,16 @@ mod tests {
         assert!(old.app.is_operator());
         let own = serde_json::to_string(&SpotifyApp::Own(SpotifyClientId::parse(&"a".repeat(32)).unwrap())).unwrap();
         assert_eq!(serde_json::from_str::<SpotifyApp>(&own).unwrap().describe(), "your own app …aaaa");
+        assert_eq!(own, format!("{{\"Own\":\"{}\"}}", "a".repeat(32)), "stored as a plain string");
+    }
+
+    /// Found by the `store` fuzz target: a decoded id shorter than 4 bytes (or with multi-byte
+    /// characters) made `last4` panic when `/account` or `get_auth_status` described the app.
+    #[test]
+    fn decoding_refuses_client_ids_parse_would_refuse() {
+        for bad in ["01f", "", "é", &"é".repeat(16), &"g".repeat(32)] {
+            let json = serde_json::json!({ "Own": bad }).to_string();
+            assert!(serde_json::from_str::<SpotifyApp>(&json).is_err(), "{bad:?} decoded");
+        }
     }
 }
