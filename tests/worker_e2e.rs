@@ -1488,7 +1488,10 @@ fn dev_proxy_failure(status: u16, body: &str) -> bool {
 
 #[test]
 fn huge_or_endless_bodies_get_413_quickly_and_the_worker_stays_healthy() {
-    let s = stack();
+    // A Worker of its own: under wrangler dev an endless upload can make the local proxy
+    // restart the Worker, which would fail other tests' requests in flight.
+    static OWN: std::sync::OnceLock<Stack> = std::sync::OnceLock::new();
+    let s = OWN.get_or_init(Stack::start);
     let (_, t) = sign_in(s, "hugo");
     let auth = format!("Bearer {}", t.access);
     let routes =

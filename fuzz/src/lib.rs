@@ -22,7 +22,7 @@ use spotify_mcp_edge::app::{self, Ctx};
 use spotify_mcp_edge::core::config::Config;
 use spotify_mcp_edge::core::crypto::{b64url, pkce_s256, Key};
 use spotify_mcp_edge::core::http::{HttpRequest, HttpResponse};
-use spotify_mcp_edge::core::platform::{Clock, Http, Kv, PortError, Sleep};
+use spotify_mcp_edge::core::platform::{Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
 use spotify_mcp_edge::core::sealed::{self, Purpose};
 use spotify_mcp_edge::core::secret::{SpotifyUserId, UserKey};
 use spotify_mcp_edge::core::store::{token_hash, Store};
@@ -112,6 +112,20 @@ impl Clock for FuzzPlatform {
     fn now_ms(&self) -> u64 {
         self.now_ms.get()
     }
+}
+
+impl RateLimit for FuzzPlatform {
+    async fn allow(&self, _limiter: Limiter, _key: &str) -> Result<bool, PortError> {
+        Ok(true)
+    }
+    fn is_bound(&self, _limiter: Limiter) -> bool {
+        true
+    }
+}
+
+/// The keyring of a deployment with one key, as the library takes it.
+fn ring(master: &Key) -> spotify_mcp_edge::core::keyring::Keyring {
+    spotify_mcp_edge::core::keyring::Keyring::new(master.clone(), None, None)
 }
 
 impl Sleep for FuzzPlatform {
@@ -257,6 +271,8 @@ impl Fixture {
                 ("capability", "playlists"),
             ])
             .with_header("cookie", format!("__Host-mcp_csrf={csrf_cookie}"));
+        // A person reads the consent page before approving (the server refuses sooner).
+        p.now_ms.set(p.now_ms.get() + spotify_mcp_edge::oauth::flow::CONSENT_MIN_DWELL_MS);
         let approved = send(&p, &env, decide);
         assert_eq!(approved.status, 302, "fixture: approve");
         let bind = set_cookie(&approved, "__Host-mcp_bind");
@@ -296,7 +312,7 @@ impl Fixture {
         let account_html = String::from_utf8(account.body.clone()).unwrap();
 
         let config = Config::from_env(&env).expect("config");
-        let uk = Store::new(&p, &master).user_key(&SpotifyUserId::new(USER));
+        let uk = Store::new(&p, &ring(&master)).user_key(&SpotifyUserId::new(USER));
         let ctx = Ctx { platform: &p, config: &config, origin: ORIGIN.to_string() };
         let relink = spotify_mcp_edge::oauth::flow::relink_url(&ctx, &uk, &["user-read-email"]).expect("relink");
 
@@ -331,10 +347,11 @@ impl Fixture {
     fn check_formats(&self) {
         for p in PURPOSES {
             let sealed = seal_raw(&self.master, p, br#"{"exp":0,"v":"x"}"#);
-            assert_eq!(sealed::open::<String>(&self.master, p, &sealed, 1).as_deref(), Ok("x"), "seal format");
+            assert_eq!(sealed::open::<String>(&ring(&self.master), p, &sealed, 1).as_deref(), Ok("x"), "seal format");
         }
         let kv = FuzzPlatform::new(self.kv.clone());
-        let store = Store::new(&kv, &self.master);
+        let keys = ring(&self.master);
+        let store = Store::new(&kv, &keys);
         let link = block_on(store.get_link(&self.uk)).unwrap().expect("link");
         let key = Store::<FuzzPlatform>::link_key(&self.uk);
         kv.kv.borrow_mut().insert(key.clone(), store_raw(&self.master, &self.uk, &key, br#"{}"#));
@@ -586,15 +603,18 @@ pub fn run_sealed(data: &[u8]) {
         2 => {
             let other = PURPOSES[(data[0] as usize + 1) % PURPOSES.len()];
             let text = seal_raw(&master, other, body);
-            assert!(sealed::open::<serde_json::Value>(&master, p, &text, now).is_err(), "opened across purposes");
+            assert!(
+                sealed::open::<serde_json::Value>(&ring(&master), p, &text, now).is_err(),
+                "opened across purposes"
+            );
             return;
         }
         // A round trip of whatever JSON the body is.
         _ => {
             let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return };
             let exp = u64::from(data[0]) * 1_000_000_000;
-            let s = sealed::seal(&master, p, &v, exp).expect("seal");
-            let back = sealed::open::<serde_json::Value>(&master, p, &s, now);
+            let s = sealed::seal(&ring(&master), p, &v, exp).expect("seal");
+            let back = sealed::open::<serde_json::Value>(&ring(&master), p, &s, now);
             if exp != 0 && now >= exp {
                 assert_eq!(back, Err(sealed::SealError::Expired));
             } else if !has_float(&v) {
@@ -603,12 +623,12 @@ pub fn run_sealed(data: &[u8]) {
             return;
         }
     };
-    let _ = sealed::open::<serde_json::Value>(&master, p, &text, now);
-    let _ = sealed::open::<String>(&master, p, &text, now);
-    let _ = sealed::open::<u64>(&master, p, &text, now);
-    let _ = sealed::open::<CodePayload>(&master, p, &text, now);
-    let _ = sealed::open::<AuthzRequest>(&master, p, &text, now);
-    let _ = sealed::open::<UserKey>(&master, p, &text, now);
+    let _ = sealed::open::<serde_json::Value>(&ring(&master), p, &text, now);
+    let _ = sealed::open::<String>(&ring(&master), p, &text, now);
+    let _ = sealed::open::<u64>(&ring(&master), p, &text, now);
+    let _ = sealed::open::<CodePayload>(&ring(&master), p, &text, now);
+    let _ = sealed::open::<AuthzRequest>(&ring(&master), p, &text, now);
+    let _ = sealed::open::<UserKey>(&ring(&master), p, &text, now);
 }
 
 fn has_float(v: &serde_json::Value) -> bool {
@@ -627,7 +647,8 @@ pub fn run_store(data: &[u8]) {
     let Some((&sel, value)) = data.split_first() else { return };
     let f = Fixture::get();
     let platform = FuzzPlatform::new(BTreeMap::new());
-    let store = Store::new(&platform, &f.master);
+    let keys = ring(&f.master);
+    let store = Store::new(&platform, &keys);
     let uk = &f.uk;
     let (token, refresh_hash, jti) = (f.placeholders["TOKEN"].clone(), "rt-hash", "jti-1");
     let key = match sel % 5 {
@@ -661,7 +682,7 @@ pub fn run_store(data: &[u8]) {
             // The listing also meets keys that are not ours.
             platform.kv.borrow_mut().insert(format!("{}x", Store::<FuzzPlatform>::refresh_key(uk, "")), "!".into());
             let _ = block_on(store.list_refresh(uk));
-            let _ = block_on(store.delete_user(uk));
+            let _ = block_on(store.delete_user(uk, 1));
             assert!(block_on(store.list_refresh(uk)).map(|l| l.is_empty()).unwrap_or(false));
         }
     }
