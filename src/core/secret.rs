@@ -60,9 +60,24 @@ secret_string!(
 
 /// The KV prefix component for one user: a keyed hash of the Spotify user id, so ids with
 /// any characters map to fixed-length, collision-free, non-reversible keys.
+/// Decoding goes through [`UserKey::parse`]: a decoded key is as safe to slice and to put
+/// in a KV key as one parsed from a token.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct UserKey(String);
+
+impl TryFrom<String> for UserKey {
+    type Error = &'static str;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        UserKey::parse(&text).ok_or("not a user key")
+    }
+}
+
+impl From<UserKey> for String {
+    fn from(uk: UserKey) -> String {
+        uk.0
+    }
+}
 
 impl UserKey {
     pub fn from_hashed(value: String) -> Self {
@@ -99,6 +114,15 @@ mod tests {
         let s = SpotifyRefreshToken::new("abc");
         assert!(!format!("{s:?}").contains("abc"));
         assert_eq!(serde_json::to_string(&t).unwrap(), "\"very-secret-value\"");
+    }
+
+    #[test]
+    fn decoding_refuses_what_parse_refuses() {
+        let good = "a".repeat(43);
+        let uk: UserKey = serde_json::from_str(&format!("\"{good}\"")).unwrap();
+        assert_eq!(serde_json::to_string(&uk).unwrap(), format!("\"{good}\""));
+        assert!(serde_json::from_str::<UserKey>("\"ééééé\"").is_err(), "log_id would slice inside a character");
+        assert!(serde_json::from_str::<UserKey>(&format!("\"{}:x\"", "a".repeat(41))).is_err());
     }
 
     #[test]
