@@ -1104,15 +1104,7 @@ mod tests {
         assert_eq!(probe(&h, conf_id, conf_secret).body_json().unwrap()["error"], "invalid_grant");
         assert_eq!(probe(&h, conf_id, "wrong").status, 401);
         // Our refresh token from before works, and so does what it returns.
-        let refreshed = post_form(
-            &h,
-            "/token",
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", grant["refresh_token"].as_str().unwrap()),
-                ("client_id", &public_client),
-            ],
-        );
+        let refreshed = h.refresh(grant["refresh_token"].as_str().unwrap(), &public_client);
         assert_eq!(refreshed.status, 200, "{:?}", refreshed.body_json());
         let refreshed = refreshed.body_json().unwrap();
         let access = refreshed["access_token"].as_str().unwrap();
@@ -1164,15 +1156,7 @@ mod tests {
             "invalid_grant",
             "clients need not register again"
         );
-        let refreshed = post_form(
-            &h,
-            "/token",
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refreshed["refresh_token"].as_str().unwrap()),
-                ("client_id", &public_client),
-            ],
-        );
+        let refreshed = h.refresh(refreshed["refresh_token"].as_str().unwrap(), &public_client);
         assert_eq!(refreshed.status, 200, "{:?}", refreshed.body_json());
         assert!(h.sign_in("tess").starts_with(&format!("{uk}.")));
     }

@@ -56,7 +56,7 @@ pub struct AuthzRequest {
 /// milliseconds after it appears; a person reading the page takes far longer.
 pub const CONSENT_MIN_DWELL_MS: u64 = 1000;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 enum Flow {
     /// An MCP client's authorization; `bind` is the hash of the browser-binding cookie,
     /// `caps` the capabilities the person granted (a scope string).
@@ -354,14 +354,7 @@ pub async fn decide<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRes
         // Spotify strands a person on its own error page for an unknown client id or a
         // missing redirect URI: ask first, and say here what to fix.
         if let Err(problem) = ctx.spotify().check_app(&app, &ctx.spotify_redirect_uri()).await {
-            let text = match problem {
-                AppProblem::UnknownClient => "Spotify does not know this Client ID. Copy it again from your app's page in the Spotify developer dashboard (Settings → Client ID).".to_string(),
-                AppProblem::RedirectUriMissing => format!(
-                    "Your Spotify app does not list this server's Redirect URI. In the Spotify developer dashboard open your app → Settings → Edit, add exactly {} under Redirect URIs, save, then try again.",
-                    ctx.spotify_redirect_uri()
-                ),
-            };
-            return consent_again(ctx, &request, &entered, &text);
+            return consent_again(ctx, &request, &entered, &app_problem_text(ctx, problem));
         }
     }
     let (Ok(verifier), Ok(bind)) = (random_token(), random_token()) else { return server_problem() };
@@ -686,12 +679,7 @@ async fn link_spotify<P: Platform>(
             {
                 let again = SpotifyState {
                     verifier: random_token().map_err(|_| LinkError::Store)?,
-                    flow: match &st.flow {
-                        Flow::Mcp { req, bind, caps } => {
-                            Flow::Mcp { req: req.clone(), bind: bind.clone(), caps: caps.clone() }
-                        }
-                        _ => unreachable!("checked above"),
-                    },
+                    flow: st.flow.clone(),
                     app: st.app.clone(),
                     scope: scope_union(&[&st.scope, &old.scope]),
                     widened: true,

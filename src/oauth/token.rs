@@ -215,7 +215,9 @@ async fn refresh_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &Ha
         let _ = store.end_grant(&uk, &rec.grant_id, REFRESH_TOKEN_TTL).await;
         return replayed();
     }
-    match store.get_grant(&uk, &rec.grant_id).await {
+    // The grant and the epoch are independent reads: one KV round trip for both.
+    let (grant, epoch) = futures::future::join(store.get_grant(&uk, &rec.grant_id), store.get_epoch(&uk)).await;
+    match grant {
         Ok(Some(g)) if g.revoked => return invalid("the refresh token was revoked"),
         Ok(Some(g)) if g.refresh_hash != hash => {
             let _ = store.end_grant(&uk, &rec.grant_id, REFRESH_TOKEN_TTL).await;
@@ -225,7 +227,7 @@ async fn refresh_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &Ha
         Ok(_) | Err(crate::core::store::StoreError::Undecryptable) => {}
         Err(_) => return server_error(),
     }
-    match store.get_epoch(&uk).await {
+    match epoch {
         Ok(epoch) if epoch.0 == rec.epoch => {}
         Ok(_) | Err(crate::core::store::StoreError::Undecryptable) => {
             return invalid("all data of this account was deleted; sign in again")

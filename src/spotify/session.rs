@@ -349,15 +349,24 @@ mod tests {
         Config::from_env(&emulator_env(emulator)).unwrap()
     }
 
-    /// Signs `user` in at the emulator directly and returns a link whose access token is stale.
-    fn stale_link(emulator: &Emulator, user: &str) -> SpotifyLink {
+    /// Signs `user` in at the emulator directly, with the operator's app or (`own`) a
+    /// person's public PKCE app, and returns a link whose access token is stale.
+    fn signed_in_link(emulator: &Emulator, user: &str, own: bool) -> SpotifyLink {
+        use crate::core::spotify_app::{SpotifyApp, SpotifyClientId};
+        let (redirect, own_id) = ("http://127.0.0.1:9/cb", "00112233445566778899aabbccddeeff");
+        let client_id = if own { own_id } else { "emulator-client-id" };
+        if own {
+            emulator.register_app(own_id, &[redirect]);
+        }
         let agent = ureq::AgentBuilder::new().redirects(0).build();
-        let redirect = "http://127.0.0.1:9/cb";
+        let verifier = "w".repeat(50);
         let auth = agent
             .get(&format!("{}/authorize", emulator.base_url()))
-            .query("client_id", "emulator-client-id")
+            .query("client_id", client_id)
             .query("response_type", "code")
             .query("redirect_uri", redirect)
+            .query("code_challenge", &crate::core::crypto::pkce_s256(&verifier))
+            .query("code_challenge_method", "S256")
             .query("emulator_user", user)
             .call()
             .unwrap();
@@ -368,18 +377,18 @@ mod tests {
             .unwrap()
             .1
             .into_owned();
-        let tokens: serde_json::Value = agent
-            .post(&format!("{}/api/token", emulator.base_url()))
-            .send_form(&[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", redirect),
-                ("client_id", "emulator-client-id"),
-                ("client_secret", "emulator-client-secret"),
-            ])
-            .unwrap()
-            .into_json()
-            .unwrap();
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("client_id", client_id),
+            ("code_verifier", verifier.as_str()),
+        ];
+        if !own {
+            form.push(("client_secret", "emulator-client-secret"));
+        }
+        let tokens: serde_json::Value =
+            agent.post(&format!("{}/api/token", emulator.base_url())).send_form(&form).unwrap().into_json().unwrap();
         SpotifyLink {
             spotify_id: SpotifyUserId::new(user),
             display_name: None,
@@ -387,8 +396,8 @@ mod tests {
             refresh_token: SpotifyRefreshToken::new(tokens["refresh_token"].as_str().unwrap()),
             expires_at: 0,
             scope: String::new(),
-            linked_at: 0,
-            app: Default::default(),
+            linked_at: if own { 7 } else { 0 },
+            app: if own { SpotifyApp::Own(SpotifyClientId::parse(own_id).unwrap()) } else { SpotifyApp::Operator },
             generation: 0,
             epoch: 0,
         }
@@ -399,7 +408,7 @@ mod tests {
         let emulator = Emulator::start(0, EmuConfig { rotate_refresh_tokens: true, ..EmuConfig::default() }).unwrap();
         let config = config(&emulator);
         let platform = TestPlatform::default();
-        let link = stale_link(&emulator, "zoe");
+        let link = signed_in_link(&emulator, "zoe", false);
         let store = Store::new(&platform, &config.master_key);
         let uk = store.user_key(&link.spotify_id);
         block_on(store.put_link(&uk, &link)).unwrap();
@@ -414,63 +423,13 @@ mod tests {
         assert_eq!(block_on(store.get_link(&uk)).unwrap().unwrap().refresh_token, rotated.refresh_token);
     }
 
-    /// A person's own app: signed in at the emulator as a public PKCE client.
-    fn own_app_link(emulator: &Emulator, user: &str) -> SpotifyLink {
-        use crate::core::spotify_app::{SpotifyApp, SpotifyClientId};
-        let id = "00112233445566778899aabbccddeeff";
-        emulator.register_app(id, &["http://127.0.0.1:9/cb"]);
-        let agent = ureq::AgentBuilder::new().redirects(0).build();
-        let verifier = "w".repeat(50);
-        let auth = agent
-            .get(&format!("{}/authorize", emulator.base_url()))
-            .query("client_id", id)
-            .query("response_type", "code")
-            .query("redirect_uri", "http://127.0.0.1:9/cb")
-            .query("code_challenge", &crate::core::crypto::pkce_s256(&verifier))
-            .query("code_challenge_method", "S256")
-            .query("emulator_user", user)
-            .call()
-            .unwrap();
-        let code = url::Url::parse(auth.header("location").unwrap())
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .unwrap()
-            .1
-            .into_owned();
-        let tokens: serde_json::Value = agent
-            .post(&format!("{}/api/token", emulator.base_url()))
-            .send_form(&[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", "http://127.0.0.1:9/cb"),
-                ("client_id", id),
-                ("code_verifier", &verifier),
-            ])
-            .unwrap()
-            .into_json()
-            .unwrap();
-        SpotifyLink {
-            spotify_id: SpotifyUserId::new(user),
-            display_name: None,
-            access_token: SpotifyAccessToken::new(tokens["access_token"].as_str().unwrap()),
-            refresh_token: SpotifyRefreshToken::new(tokens["refresh_token"].as_str().unwrap()),
-            expires_at: 0,
-            scope: String::new(),
-            linked_at: 7,
-            app: SpotifyApp::Own(SpotifyClientId::parse(id).unwrap()),
-            generation: 0,
-            epoch: 0,
-        }
-    }
-
     #[test]
     fn parallel_calls_at_expiry_share_one_refresh_under_strict_rotation() {
         let emulator = Emulator::start(0, EmuConfig::default()).unwrap();
         let config = config(&emulator);
         let platform = TestPlatform::default();
         platform.yield_on_http.set(true);
-        let link = own_app_link(&emulator, "wen");
+        let link = signed_in_link(&emulator, "wen", true);
         let store = Store::new(&platform, &config.master_key);
         let uk = store.user_key(&link.spotify_id);
         block_on(store.put_link(&uk, &link)).unwrap();
@@ -501,7 +460,7 @@ mod tests {
         let emulator = Emulator::start(0, EmuConfig::default()).unwrap();
         let config = config(&emulator);
         let platform = TestPlatform::default();
-        let link = own_app_link(&emulator, "xiu");
+        let link = signed_in_link(&emulator, "xiu", true);
         let store = Store::new(&platform, &config.master_key);
         let uk = store.user_key(&link.spotify_id);
         block_on(store.put_link(&uk, &link)).unwrap();
@@ -523,7 +482,7 @@ mod tests {
         let emulator = Emulator::start(0, EmuConfig::default()).unwrap();
         let config = config(&emulator);
         let platform = TestPlatform::default();
-        let link = stale_link(&emulator, "yan");
+        let link = signed_in_link(&emulator, "yan", false);
         let store = Store::new(&platform, &config.master_key);
         let uk = store.user_key(&link.spotify_id);
         let mut session = SpotifySession::new(&platform, &config, uk.clone(), link.clone());
@@ -539,7 +498,7 @@ mod tests {
         let emulator = Emulator::start(0, EmuConfig::default()).unwrap();
         let config = config(&emulator);
         let platform = TestPlatform::default();
-        let link = stale_link(&emulator, "xia");
+        let link = signed_in_link(&emulator, "xia", false);
         emulator.revoke_refresh_tokens("xia");
         let uk = Store::new(&platform, &config.master_key).user_key(&link.spotify_id);
         let mut session = SpotifySession::new(&platform, &config, uk, link);
