@@ -226,12 +226,25 @@ pub fn get(url: &str, headers: &[(&str, &str)]) -> Resp {
     finish(req.call())
 }
 
+/// wrangler dev's local proxy answers this (not the Worker) when it reloaded the Worker
+/// while a request was in flight; it never retries a POST itself.
+const PROXY_RESTARTED: &str = "Your worker restarted mid-request";
+
 pub fn post(url: &str, headers: &[(&str, &str)], body: &str) -> Resp {
-    let mut req = agent().post(url);
-    for (k, v) in headers {
-        req = req.set(k, v);
+    let send = || {
+        let mut req = agent().post(url);
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        finish(req.send_string(body))
+    };
+    let first = send();
+    if first.status == 503 && first.body.contains(PROXY_RESTARTED) {
+        // Said out loud: a retry here must stay visible in the test output.
+        eprintln!("support: wrangler's proxy restarted the Worker mid-request; POST {url} sent once more");
+        return send();
     }
-    finish(req.send_string(body))
+    first
 }
 
 pub fn post_form(url: &str, headers: &[(&str, &str)], form: &[(&str, &str)]) -> Resp {
