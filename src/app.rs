@@ -625,6 +625,65 @@ mod tests {
     }
 
     #[test]
+    fn sign_ins_are_counted_per_user_and_day_in_the_link_at_no_write() {
+        let mut h = Harness::new();
+        h.env.insert("SIGN_INS_PER_DAY".into(), "2".into());
+        let first = h.sign_in("zed");
+        h.sign_in("zed");
+        let kv = &h.platform.kv;
+        kv.reset_counts();
+        let refused = h.sign_in_with("zed", &["playback"], None).unwrap_err();
+        assert_eq!(refused.status, 429);
+        let now = h.platform.now_ms.get() / 1000;
+        assert_eq!(
+            refused.header("retry-after"),
+            Some((86_400 - now % 86_400).to_string().as_str()),
+            "until UTC midnight"
+        );
+        let page = String::from_utf8(refused.body.clone()).unwrap();
+        assert!(page.contains("Too many sign-ins today") && page.contains("2 times today"), "{page}");
+        assert_eq!((kv.writes.get(), kv.deletes.get()), (0, 0), "nothing stored, nothing counted");
+        assert_eq!(h.profile(&first).body_json().unwrap()["result"]["isError"], false, "existing connections work");
+        assert_eq!(h.sign_in_with("amy", &["playback"], None).unwrap()["scope"], "playback", "others sign in");
+        h.platform.now_ms.set(h.platform.now_ms.get() + 86_400_000);
+        h.sign_in("zed");
+    }
+
+    #[test]
+    fn refreshes_are_limited_per_user_and_day_across_grants() {
+        let mut h = Harness::new();
+        h.env.insert("REFRESHES_PER_DAY".into(), "3".into());
+        let a = h.sign_in_with("kit", &["playback"], None).unwrap();
+        let a_client = h.last_client_id.borrow().clone();
+        let b = h.sign_in_with("kit", &["library"], None).unwrap();
+        let b_client = h.last_client_id.borrow().clone();
+        let other = h.sign_in_with("lou", &["library"], None).unwrap();
+        let other_client = h.last_client_id.borrow().clone();
+        let rotate = |rt: &str, client: &str| -> HttpResponse { h.refresh(rt, client) };
+        let next = |r: HttpResponse| -> String {
+            assert_eq!(r.status, 200, "{:?}", r.body_json());
+            r.body_json().unwrap()["refresh_token"].as_str().unwrap().to_string()
+        };
+        let mut a_rt = next(rotate(a["refresh_token"].as_str().unwrap(), &a_client));
+        a_rt = next(rotate(&a_rt, &a_client));
+        let b_rt = next(rotate(b["refresh_token"].as_str().unwrap(), &b_client));
+        let kv = &h.platform.kv;
+        kv.reset_counts();
+        let refused = rotate(&b_rt, &b_client);
+        assert_eq!(refused.status, 429, "the user's 4th refresh today, on another grant");
+        let now = h.platform.now_ms.get() / 1000;
+        assert_eq!(refused.header("retry-after"), Some((86_400 - now % 86_400).to_string().as_str()));
+        let body = refused.body_json().unwrap();
+        assert_eq!(body["error"], "temporarily_unavailable");
+        assert!(body["error_description"].as_str().unwrap().contains("3 times today"), "{body}");
+        assert_eq!((kv.writes.get(), kv.deletes.get()), (0, 0));
+        assert_eq!(rotate(&a_rt, &a_client).status, 429, "every grant of the user");
+        next(rotate(other["refresh_token"].as_str().unwrap(), &other_client));
+        h.platform.now_ms.set(h.platform.now_ms.get() + 86_400_000);
+        next(rotate(&b_rt, &b_client));
+    }
+
+    #[test]
     fn a_long_429_of_the_shared_app_holds_back_every_user_of_it_but_not_own_apps() {
         use spotify_emulator::Fault;
         crate::spotify::backoff::clear();
@@ -1130,8 +1189,8 @@ mod tests {
             kv.keys().into_iter().filter(|k| k.starts_with(&format!("u:{uk}:")) && !k.contains(":code:")).collect();
         assert_eq!(
             live.len(),
-            8,
-            "the link, two grants, two refresh records and a rotated-out tombstone, two access records: {live:?}"
+            9,
+            "the link, two grants, two refresh records and a rotated-out tombstone, two access records, today's refresh count: {live:?}"
         );
         let data_key = Key::from_bytes(b).derive(format!("user-data:{uk}").as_bytes());
         let stale: Vec<_> = live

@@ -11,7 +11,9 @@
 //!
 //! and, because a per-minute counter cannot protect a daily KV budget, by a count carried in
 //! the refresh record itself: at most [`REFRESHES_PER_GRANT_PER_HOUR`] refreshes of one grant
-//! an hour (no KV cost: the record is rewritten by every refresh anyway).
+//! an hour (no KV cost: the record is rewritten by every refresh anyway), and by daily counts
+//! per user: sign-ins (carried in the Spotify link) and refreshes over all grants
+//! (`u:<uk>:refreshes`), which bound what one person can cost of the KV write budget.
 //!
 //! A limiter that is not bound allows everything (`/health` says so); one that fails allows
 //! the request too: fair use must never take the server down.
@@ -26,7 +28,8 @@ use serde_json::{json, Value};
 
 /// Refreshes of one grant (a rotating chain of refresh tokens) in an hour. A client needs
 /// one an hour (access tokens live an hour); the rest is room for restarts. Each refresh
-/// costs 2 KV writes and 2 deletes, so a client that loops costs at most 8 + 8 an hour.
+/// costs 5 KV writes and a delete; what bounds a person's whole day is the per-user daily
+/// count (`REFRESHES_PER_DAY`, [`crate::core::config::Config::refreshes_per_day`]).
 pub const REFRESHES_PER_GRANT_PER_HOUR: u32 = 4;
 pub const REFRESH_WINDOW_SECS: u64 = 3600;
 

@@ -8,6 +8,10 @@ use crate::core::secret::SpotifyClientSecret;
 
 pub const DEFAULT_ACCOUNTS_BASE: &str = "https://accounts.spotify.com";
 pub const DEFAULT_API_BASE: &str = "https://api.spotify.com";
+/// A person signs in a few clients a day; a script driving the sign-in flow stops here.
+pub const DEFAULT_SIGN_INS_PER_DAY: u32 = 10;
+/// Three clients refreshing hourly all day (an access token lasts an hour).
+pub const DEFAULT_REFRESHES_PER_DAY: u32 = 72;
 
 /// Reads one variable; implemented over `worker::Env` and over a map in tests.
 pub trait EnvSource {
@@ -44,6 +48,10 @@ pub struct Config {
     pub api_base: String,
     /// `ALLOWED_SPOTIFY_USERS`: when set, only these Spotify user ids may sign in.
     pub allowed_users: Option<Vec<String>>,
+    /// Fair use of the KV write budget, per user and UTC day (`SIGN_INS_PER_DAY`,
+    /// `REFRESHES_PER_DAY`): each sign-in costs 5 writes, each refresh of ours 5 and a delete.
+    pub sign_ins_per_day: u32,
+    pub refreshes_per_day: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +68,21 @@ impl std::fmt::Display for ConfigProblem {
 
 fn non_empty(env: &dyn EnvSource, name: &str) -> Option<String> {
     env.var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+/// A positive whole number, or `default` when unset.
+fn count(env: &dyn EnvSource, name: &'static str, default: u32, problems: &mut Vec<ConfigProblem>) -> u32 {
+    match non_empty(env, name).map(|v| v.parse::<u32>()) {
+        None => default,
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => {
+            problems.push(ConfigProblem {
+                variable: name,
+                problem: format!("must be a whole number above 0 (default {default})"),
+            });
+            default
+        }
+    }
 }
 
 fn base_url(env: &dyn EnvSource, name: &'static str, default: &str, problems: &mut Vec<ConfigProblem>) -> String {
@@ -152,6 +175,8 @@ impl Config {
         }
         let accounts_base = base_url(env, "SPOTIFY_ACCOUNTS_BASE_URL", DEFAULT_ACCOUNTS_BASE, &mut problems);
         let api_base = base_url(env, "SPOTIFY_API_BASE_URL", DEFAULT_API_BASE, &mut problems);
+        let sign_ins_per_day = count(env, "SIGN_INS_PER_DAY", DEFAULT_SIGN_INS_PER_DAY, &mut problems);
+        let refreshes_per_day = count(env, "REFRESHES_PER_DAY", DEFAULT_REFRESHES_PER_DAY, &mut problems);
         match master_key {
             Some(key) if problems.is_empty() => Ok(Config {
                 operator_app,
@@ -162,6 +187,8 @@ impl Config {
                 api_base,
                 allowed_users: non_empty(env, "ALLOWED_SPOTIFY_USERS")
                     .map(|list| list.split(',').map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect()),
+                sign_ins_per_day,
+                refreshes_per_day,
             }),
             _ => Err(problems),
         }
@@ -228,6 +255,20 @@ mod tests {
         assert_eq!(vars, ["TOKEN_ENCRYPTION_KEY", "SPOTIFY_API_BASE_URL"]);
         assert!(problems.iter().all(|p| !p.problem.contains("c2hvcnQ")));
         assert!(problems[0].to_string().contains("32 bytes"));
+    }
+
+    #[test]
+    fn daily_limits_default_and_refuse_what_is_not_a_positive_count() {
+        let key = crate::core::crypto::b64url(&[3u8; 32]);
+        let c = Config::from_env(&env(&[("TOKEN_ENCRYPTION_KEY", &key)])).unwrap();
+        assert_eq!((c.sign_ins_per_day, c.refreshes_per_day), (DEFAULT_SIGN_INS_PER_DAY, DEFAULT_REFRESHES_PER_DAY));
+        let c = Config::from_env(&env(&[("TOKEN_ENCRYPTION_KEY", &key), ("REFRESHES_PER_DAY", " 24 ")])).unwrap();
+        assert_eq!(c.refreshes_per_day, 24);
+        for bad in ["0", "-1", "ten", "1.5"] {
+            let problems =
+                Config::from_env(&env(&[("TOKEN_ENCRYPTION_KEY", &key), ("SIGN_INS_PER_DAY", bad)])).unwrap_err();
+            assert_eq!(problems.iter().map(|p| p.variable).collect::<Vec<_>>(), ["SIGN_INS_PER_DAY"], "{bad}");
+        }
     }
 
     #[test]

@@ -61,6 +61,41 @@ pub struct SpotifyLink {
     /// The user's epoch when this link was made (see [`Epoch`]).
     #[serde(default)]
     pub epoch: u64,
+    /// Fair use: sign-ins of this user today. Carried in the link, which every sign-in
+    /// writes anyway, so counting costs no KV write.
+    #[serde(default)]
+    pub sign_ins: DayCount,
+}
+
+/// A count of something that happened on one UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DayCount {
+    /// Days since the Unix epoch.
+    pub day: u64,
+    pub count: u32,
+}
+
+impl DayCount {
+    pub const SECS: u64 = 86_400;
+
+    /// The count on the day of `now`: 0 once the day has changed.
+    pub fn on(&self, now: u64) -> u32 {
+        if self.day == now / Self::SECS {
+            self.count
+        } else {
+            0
+        }
+    }
+
+    /// One more on the day of `now`.
+    pub fn plus_one(&self, now: u64) -> DayCount {
+        DayCount { day: now / Self::SECS, count: self.on(now).saturating_add(1) }
+    }
+
+    /// Seconds until the day of `now` ends (UTC midnight), at least 1.
+    pub fn secs_left(now: u64) -> u64 {
+        (Self::SECS - now % Self::SECS).max(1)
+    }
 }
 
 /// What one of our access tokens grants. Stored under the token's hash.
@@ -172,6 +207,10 @@ impl<'a, K: Kv> Store<'a, K> {
     pub fn epoch_key(uk: &UserKey) -> String {
         format!("u:{}:epoch", uk.as_str())
     }
+    /// Fair use: refreshes of this user's grants today (see `REFRESHES_PER_DAY`).
+    pub fn refreshes_key(uk: &UserKey) -> String {
+        format!("u:{}:refreshes", uk.as_str())
+    }
 
     fn user_data_key(master: &Key, uk: &UserKey) -> Key {
         master.derive(format!("user-data:{}", uk.as_str()).as_bytes())
@@ -263,6 +302,15 @@ impl<'a, K: Kv> Store<'a, K> {
         Ok(self.get_json(uk, &Self::epoch_key(uk)).await?.unwrap_or_default())
     }
 
+    pub async fn get_refreshes_today(&self, uk: &UserKey) -> Result<DayCount, StoreError> {
+        Ok(self.get_json(uk, &Self::refreshes_key(uk)).await?.unwrap_or_default())
+    }
+
+    /// Lives two days: a count only matters on its own day.
+    pub async fn put_refreshes_today(&self, uk: &UserKey, count: &DayCount) -> Result<(), StoreError> {
+        self.put_json(uk, &Self::refreshes_key(uk), count, Some(2 * DayCount::SECS)).await
+    }
+
     /// Every live refresh token of a user with its record: one per authorized client.
     pub async fn list_refresh(&self, uk: &UserKey) -> Result<Vec<(String, RefreshRecord)>, StoreError> {
         let prefix = format!("u:{}:rt:", uk.as_str());
@@ -321,6 +369,7 @@ mod tests {
             app: SpotifyApp::Operator,
             generation: 0,
             epoch: 0,
+            sign_ins: Default::default(),
         }
     }
 

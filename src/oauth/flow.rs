@@ -20,7 +20,7 @@ use crate::core::platform::Platform;
 use crate::core::sealed::{self, Purpose, SealError};
 use crate::core::secret::{PkceVerifier, SpotifyUserId, UserKey};
 use crate::core::spotify_app::{SpotifyApp, SpotifyClientId};
-use crate::core::store::SpotifyLink;
+use crate::core::store::{DayCount, SpotifyLink};
 use crate::oauth::clients::{self, is_loopback_host};
 use crate::oauth::{with_params, CODE_TTL, FLOW_TTL};
 use crate::pages::{self, AppChoice};
@@ -581,6 +581,8 @@ pub enum LinkError {
     Denied(String),
     Spotify(SpotifyError),
     Store,
+    /// Signed in `SIGN_INS_PER_DAY` times today; seconds until the day ends.
+    TooManySignIns(u64),
 }
 
 impl std::fmt::Display for LinkError {
@@ -600,6 +602,11 @@ impl std::fmt::Display for LinkError {
             LinkError::Denied(e) => write!(f, "Spotify sign-in was not completed ({e})"),
             LinkError::Spotify(e) => write!(f, "{e}"),
             LinkError::Store => f.write_str("could not save the Spotify link"),
+            LinkError::TooManySignIns(secs) => write!(
+                f,
+                "this Spotify account signed in here as often today as this server allows one person; try again in {} (nothing was changed)",
+                crate::fair_use::wait_words(*secs)
+            ),
         }
     }
 }
@@ -668,13 +675,23 @@ async fn link_spotify<P: Platform>(
         return Err(LinkError::Spotify(SpotifyError::Unexpected("no refresh token in Spotify's answer".into())));
     };
     let granted = grant.scope.unwrap_or_else(|| st.scope.clone());
+    let now = ctx.now();
+    // The existing link and the epoch are independent reads: one KV round trip.
+    let (existing, epoch) = futures::future::join(store.get_link(&uk), store.get_epoch(&uk)).await;
+    let existing = match existing {
+        Ok(l) => l,
+        Err(crate::core::store::StoreError::Undecryptable) => None,
+        Err(_) => return Err(LinkError::Store),
+    };
+    let epoch = epoch.map_err(|_| LinkError::Store)?.0;
+    // Fair use of the KV write budget: every sign-in writes the link and, redeemed, 4 more
+    // records. The count lives in the link itself (an older epoch's link counts nothing).
+    let sign_ins = existing.as_ref().filter(|l| l.epoch == epoch).map(|l| l.sign_ins).unwrap_or_default();
+    if sign_ins.on(now) >= ctx.config.sign_ins_per_day {
+        return Err(LinkError::TooManySignIns(DayCount::secs_left(now)));
+    }
     if matches!(st.flow, Flow::Mcp { .. }) && !st.widened {
-        let existing = match store.get_link(&uk).await {
-            Ok(l) => l,
-            Err(crate::core::store::StoreError::Undecryptable) => None,
-            Err(_) => return Err(LinkError::Store),
-        };
-        if let Some(old) = existing {
+        if let Some(old) = &existing {
             if !crate::spotify::scopes::missing(&granted, &old.scope.split_whitespace().collect::<Vec<_>>()).is_empty()
             {
                 let again = SpotifyState {
@@ -688,8 +705,6 @@ async fn link_spotify<P: Platform>(
             }
         }
     }
-    let epoch = store.get_epoch(&uk).await.map_err(|_| LinkError::Store)?.0;
-    let now = ctx.now();
     let link = SpotifyLink {
         spotify_id,
         display_name: me.get("display_name").and_then(|v| v.as_str()).map(str::to_string),
@@ -701,6 +716,7 @@ async fn link_spotify<P: Platform>(
         app: st.app.clone(),
         generation: 0,
         epoch,
+        sign_ins: sign_ins.plus_one(now),
     };
     store.put_link(&uk, &link).await.map_err(|_| LinkError::Store)?;
     Ok(Linked::Done(uk, epoch))
@@ -817,6 +833,13 @@ fn link_problem<P: Platform>(ctx: &Ctx<'_, P>, app: &SpotifyApp, e: &LinkError) 
             "This server's operator allows only some Spotify accounts, and yours is not one of them. Nothing about you was stored.",
             "Ask the operator to add your Spotify user id to ALLOWED_SPOTIFY_USERS, or use another server.",
         ),
+        LinkError::TooManySignIns(secs) => pages::problem(
+            429,
+            "Too many sign-ins today",
+            &format!("This Spotify account signed in here {} times today, the most this server allows one person (each sign-in costs the server storage writes). Your existing connections keep working; nothing was changed.", ctx.config.sign_ins_per_day),
+            &format!("Try again in {} (after midnight UTC).", crate::fair_use::wait_words(*secs)),
+        )
+        .with_header("retry-after", secs.to_string()),
         LinkError::Spotify(SpotifyError::InvalidClient(_)) if !app.is_operator() => pages::problem(
             400,
             "Spotify refused your app",

@@ -7,7 +7,7 @@ use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::{Limiter, Platform};
 use crate::core::sealed::{self, Purpose};
 use crate::core::secret::UserKey;
-use crate::core::store::{token_hash, AccessRecord, CodeUse, GrantRecord, RefreshRecord};
+use crate::core::store::{token_hash, AccessRecord, CodeUse, DayCount, GrantRecord, RefreshRecord};
 use crate::fair_use;
 use crate::oauth::clients;
 use crate::oauth::flow::{resource_matches, CodePayload};
@@ -215,8 +215,13 @@ async fn refresh_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &Ha
         let _ = store.end_grant(&uk, &rec.grant_id, REFRESH_TOKEN_TTL).await;
         return replayed();
     }
-    // The grant and the epoch are independent reads: one KV round trip for both.
-    let (grant, epoch) = futures::future::join(store.get_grant(&uk, &rec.grant_id), store.get_epoch(&uk)).await;
+    // The grant, the epoch and today's count are independent reads: one KV round trip.
+    let (grant, epoch, today) = futures::future::join3(
+        store.get_grant(&uk, &rec.grant_id),
+        store.get_epoch(&uk),
+        store.get_refreshes_today(&uk),
+    )
+    .await;
     match grant {
         Ok(Some(g)) if g.revoked => return invalid("the refresh token was revoked"),
         Ok(Some(g)) if g.refresh_hash != hash => {
@@ -258,6 +263,19 @@ async fn refresh_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &Ha
             ),
         );
     }
+    // Fair use, per user and day: what one person's clients may cost of the KV write budget,
+    // however many grants they hold. A count that cannot be read counts from zero.
+    let today = today.unwrap_or_default();
+    if today.on(now) >= ctx.config.refreshes_per_day {
+        let wait = DayCount::secs_left(now);
+        return fair_use::token_throttled(
+            wait,
+            &format!(
+                "this Spotify account's sign-ins were refreshed {} times today, the most this server allows one person",
+                ctx.config.refreshes_per_day
+            ),
+        );
+    }
     let scope = match form.get("scope").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => rec.scope.clone(),
         Some(s) => match Capabilities::parse_scope(s) {
@@ -280,6 +298,7 @@ async fn refresh_grant<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str, form: &Ha
         // Rotation: the old access token ends; the old refresh token stays as a tombstone.
         let _ = store.delete_access(&uk, &rec.access_hash).await;
         let _ = store.put_refresh(&uk, &hash, &RefreshRecord { spent: true, ..rec }, REFRESH_TOKEN_TTL).await;
+        let _ = store.put_refreshes_today(&uk, &today.plus_one(now)).await;
     }
     response
 }

@@ -400,6 +400,7 @@ mod tests {
             app: if own { SpotifyApp::Own(SpotifyClientId::parse(own_id).unwrap()) } else { SpotifyApp::Operator },
             generation: 0,
             epoch: 0,
+            sign_ins: Default::default(),
         }
     }
 
