@@ -8,6 +8,8 @@ if [ ! -x "$WASM_BINDGEN_BIN" ] || [ ! -x "$WASM_OPT_BIN" ]; then
   echo "build: pinned tools missing; run scripts/setup.sh (or make setup) first" >&2
   exit 1
 fi
+# The static assets directory of wrangler.toml ([assets]) must exist before wrangler starts.
+mkdir -p build/ui
 # The test harness builds once and starts several Workers from the same build.
 if [ "${SPOTIFY_MCP_SKIP_BUILD:-}" = 1 ] && [ -f build/worker/shim.mjs ]; then
   exit 0
