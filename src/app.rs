@@ -800,6 +800,256 @@ mod tests {
         );
     }
 
+    fn elicit_caps() -> Value {
+        json!({"elicitation": {"form": {}, "url": {}}})
+    }
+
+    /// A 2026-07-28 `tools/call`, optionally a retry with answers and state.
+    fn call_modern(h: &Harness, token: &str, name: &str, args: Value, retry: Option<(Value, &str)>) -> Value {
+        let mut params = json!({"name": name, "arguments": args});
+        if let Some((responses, state)) = retry {
+            params["inputResponses"] = responses;
+            params["requestState"] = json!(state);
+        }
+        h.mcp_modern(token, "tools/call", params, elicit_caps()).body_json().unwrap()
+    }
+
+    fn playlist_with_two(h: &Harness, token: &str) -> String {
+        let call = |name: &str, args: Value| call_modern(h, token, name, args, None)["result"].clone();
+        let id = call("create_playlist", json!({"name": "Road trip"}))["structuredContent"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let uris = ["spotify:track:4u7EnebtmKWzUH433cf5Qv", "spotify:track:3BQHpFgAp4l80e1XslIjNI"];
+        assert_eq!(
+            call("edit_playlist_items", json!({"playlist": id, "action": "add", "uris": uris}))["isError"],
+            false
+        );
+        id
+    }
+
+    fn playlist_total(h: &Harness, token: &str, id: &str) -> Value {
+        call_modern(h, token, "get_playlist", json!({"playlist": id}), None)["result"]["structuredContent"]["total"]
+            .clone()
+    }
+
+    #[test]
+    fn a_destructive_call_asks_the_person_and_acts_once_on_acceptance() {
+        let h = Harness::new();
+        let token = h.sign_in("yara");
+        let id = playlist_with_two(&h, &token);
+        let args = json!({"playlist": id, "action": "replace", "uris": ["spotify:track:2MuWTIM3b0YEAskbeeFE1i"]});
+        let asked = call_modern(&h, &token, "edit_playlist_items", args.clone(), None)["result"].clone();
+        assert_eq!(asked["resultType"], "input_required", "{asked}");
+        let request = &asked["inputRequests"]["confirm"];
+        assert_eq!(request["method"], "elicitation/create");
+        assert_eq!(request["params"]["mode"], "form");
+        assert_eq!(request["params"]["message"], "Replace all 2 items of 'Road trip' with 1 item(s)?");
+        assert_eq!(playlist_total(&h, &token, &id), 2, "nothing changed before the answer");
+        let state = asked["requestState"].as_str().unwrap().to_string();
+        assert!(!state.contains(&id) && !state.contains("Road"), "the state is sealed");
+        let accept = json!({"confirm": {"action": "accept", "content": {}}});
+        let done = call_modern(&h, &token, "edit_playlist_items", args.clone(), Some((accept.clone(), &state)));
+        assert_eq!(done["result"]["resultType"], "complete", "{done}");
+        assert_eq!(done["result"]["isError"], false, "{done}");
+        assert_eq!(playlist_total(&h, &token, &id), 1);
+        // The same state again: not a second action.
+        assert_eq!(
+            call_modern(
+                &h,
+                &token,
+                "edit_playlist_items",
+                json!({"playlist": id, "action": "add", "uris": ["spotify:track:4u7EnebtmKWzUH433cf5Qv"]}),
+                None
+            )["result"]["isError"],
+            false
+        );
+        let again = call_modern(&h, &token, "edit_playlist_items", args.clone(), Some((accept, &state)));
+        assert!(again["result"]["content"][0]["text"].as_str().unwrap().contains("Already done"), "{again}");
+        assert_eq!(playlist_total(&h, &token, &id), 2, "the replay changed nothing");
+        // An answer that is not ours (or none) asks again, with a fresh state.
+        let other = json!({"something_else": {"action": "accept"}});
+        let reasked = call_modern(&h, &token, "edit_playlist_items", args, Some((other, &state)))["result"].clone();
+        assert_eq!(reasked["resultType"], "input_required");
+        assert_ne!(reasked["requestState"], json!(state));
+    }
+
+    #[test]
+    fn declined_tampered_expired_foreign_and_mismatched_states_change_nothing() {
+        let h = Harness::new();
+        let token = h.sign_in("zoe");
+        let id = playlist_with_two(&h, &token);
+        let args = json!({"playlist": id, "action": "remove", "uris": ["spotify:track:4u7EnebtmKWzUH433cf5Qv"]});
+        let ask = || {
+            let r = call_modern(&h, &token, "edit_playlist_items", args.clone(), None)["result"].clone();
+            assert_eq!(
+                r["inputRequests"]["confirm"]["params"]["message"],
+                "Remove 1 item(s) (every occurrence) from 'Road trip' (2 items)?"
+            );
+            r["requestState"].as_str().unwrap().to_string()
+        };
+        let accept = json!({"confirm": {"action": "accept", "content": {}}});
+        for action in ["decline", "cancel"] {
+            let state = ask();
+            let r = call_modern(
+                &h,
+                &token,
+                "edit_playlist_items",
+                args.clone(),
+                Some((json!({"confirm": {"action": action}}), &state)),
+            );
+            assert_eq!(r["result"]["isError"], true, "{r}");
+            assert!(r["result"]["content"][0]["text"].as_str().unwrap().contains("declined"), "{r}");
+        }
+        let refused = |r: Value, why: &str| {
+            assert_eq!(r["error"]["code"], -32602, "{r}");
+            assert!(r["error"]["message"].as_str().unwrap().contains(why), "{why}: {r}");
+        };
+        let state = ask();
+        let mut tampered = state.clone().into_bytes();
+        tampered[10] = if tampered[10] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        refused(
+            call_modern(&h, &token, "edit_playlist_items", args.clone(), Some((accept.clone(), &tampered))),
+            "altered",
+        );
+        refused(
+            call_modern(
+                &h,
+                &token,
+                "edit_playlist_items",
+                args.clone(),
+                Some((accept.clone(), &format!("{state}-TAMPERED"))),
+            ),
+            "altered",
+        );
+        let other_args = json!({"playlist": id, "action": "remove", "uris": ["spotify:track:3BQHpFgAp4l80e1XslIjNI"]});
+        refused(
+            call_modern(&h, &token, "edit_playlist_items", other_args, Some((accept.clone(), &state))),
+            "another call",
+        );
+        refused(
+            call_modern(
+                &h,
+                &token,
+                "remove_from_library",
+                json!({"uris": ["spotify:track:4u7EnebtmKWzUH433cf5Qv"]}),
+                Some((accept.clone(), &state)),
+            ),
+            "another call",
+        );
+        let mallory = h.sign_in("mallory");
+        refused(
+            call_modern(&h, &mallory, "edit_playlist_items", args.clone(), Some((accept.clone(), &state))),
+            "another user",
+        );
+        h.platform.now_ms.set(h.platform.now_ms.get() + 301_000);
+        refused(call_modern(&h, &token, "edit_playlist_items", args.clone(), Some((accept, &state))), "expired");
+        assert_eq!(playlist_total(&h, &token, &id), 2, "none of these removed anything");
+    }
+
+    #[test]
+    fn without_elicitation_confirm_true_is_the_consent() {
+        let h = Harness::new();
+        let token = h.sign_in("abe");
+        let uri = "spotify:track:4u7EnebtmKWzUH433cf5Qv";
+        let call = |name: &str, args: Value| {
+            h.mcp(
+                &token,
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": args}}),
+            )
+            .body_json()
+            .unwrap()["result"]
+                .clone()
+        };
+        assert_eq!(call("save_to_library", json!({"uris": [uri]}))["isError"], false);
+        let saved = || call("check_saved", json!({"uris": [uri]}))["structuredContent"]["items"][0]["saved"].clone();
+        let r = call("remove_from_library", json!({"uris": [uri]}));
+        assert_eq!(r["isError"], true);
+        let text = r["content"][0]["text"].as_str().unwrap();
+        assert!(
+            text.contains("Remove 1 item(s) from your Spotify library") && text.contains("confirm: true"),
+            "{text}"
+        );
+        assert_eq!(saved(), true);
+        assert_eq!(call("remove_from_library", json!({"uris": [uri], "confirm": false}))["isError"], true);
+        assert_eq!(saved(), true);
+        assert_eq!(call("remove_from_library", json!({"uris": [uri], "confirm": true}))["isError"], false);
+        assert_eq!(saved(), false);
+        // A 2026 client that did not declare elicitation is treated the same way.
+        let modern = h
+            .mcp_modern(&token, "tools/call", json!({"name": "forget_me", "arguments": {}}), json!({}))
+            .body_json()
+            .unwrap();
+        assert!(modern["result"]["content"][0]["text"].as_str().unwrap().contains("confirm: true"), "{modern}");
+        assert_eq!(h.profile(&token).body_json().unwrap()["result"]["isError"], false, "nothing deleted");
+    }
+
+    #[test]
+    fn forget_me_asks_and_deletes_on_acceptance() {
+        let h = Harness::new();
+        let token = h.sign_in("bea");
+        let asked = call_modern(&h, &token, "forget_me", json!({"confirm": true}), None)["result"].clone();
+        assert_eq!(asked["resultType"], "input_required", "even with confirm: true, a client that can ask does");
+        assert!(asked["inputRequests"]["confirm"]["params"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Delete everything"));
+        let state = asked["requestState"].as_str().unwrap().to_string();
+        let done = call_modern(
+            &h,
+            &token,
+            "forget_me",
+            json!({"confirm": true}),
+            Some((json!({"confirm": {"action": "accept"}}), &state)),
+        );
+        assert_eq!(done["result"]["isError"], false, "{done}");
+        assert!(done["result"]["structuredContent"]["deleted_items"].as_u64().unwrap() > 0);
+    }
+
+    #[test]
+    fn a_lost_link_is_mended_through_url_elicitation_and_the_retry_proceeds() {
+        let h = Harness::new();
+        let token = h.sign_in("cyd");
+        let uk = crate::core::secret::UserKey::parse(token.split('.').next().unwrap()).unwrap();
+        h.platform.kv.set_raw(&crate::core::store::Store::<TestPlatform>::link_key(&uk), "garbage");
+        let asked = call_modern(&h, &token, "get_my_profile", json!({}), None)["result"].clone();
+        assert_eq!(asked["resultType"], "input_required", "{asked}");
+        let params = &asked["inputRequests"]["confirm"]["params"];
+        assert_eq!(params["mode"], "url");
+        let url = params["url"].as_str().unwrap();
+        assert!(url.starts_with(&format!("{ORIGIN}/relink?t=")) && params["elicitationId"].is_string(), "{params}");
+        // The person signs in again at that URL (the emulator as Spotify, then our callback).
+        let to_spotify = h.get(url, None);
+        let spotify = format!("{}&emulator_user=cyd", to_spotify.header("location").unwrap());
+        let signed_in = ureq::AgentBuilder::new().redirects(0).build().get(&spotify).call().unwrap();
+        let back = h.get(signed_in.header("location").unwrap(), None);
+        assert_eq!(back.status, 200, "{}", String::from_utf8_lossy(&back.body));
+        let state = asked["requestState"].as_str().unwrap().to_string();
+        let done = call_modern(
+            &h,
+            &token,
+            "get_my_profile",
+            json!({}),
+            Some((json!({"confirm": {"action": "accept"}}), &state)),
+        );
+        assert_eq!(done["result"]["isError"], false, "{done}");
+        assert_eq!(done["result"]["structuredContent"]["id"], "cyd");
+        // A client without URL elicitation gets the link in an error, as before.
+        h.platform.kv.set_raw(&crate::core::store::Store::<TestPlatform>::link_key(&uk), "garbage");
+        let plain = h
+            .mcp_modern(
+                &token,
+                "tools/call",
+                json!({"name": "get_my_profile", "arguments": {}}),
+                json!({"elicitation": {}}),
+            )
+            .body_json()
+            .unwrap();
+        assert_eq!(plain["result"]["isError"], true);
+        assert!(plain["result"]["content"][0]["text"].as_str().unwrap().contains("/relink?t="), "{plain}");
+    }
+
     #[test]
     fn a_long_429_of_the_shared_app_holds_back_every_user_of_it_but_not_own_apps() {
         use spotify_emulator::Fault;

@@ -683,7 +683,11 @@ fn library_and_history_tools() {
     assert_eq!((followed["items"][0]["name"].as_str(), followed["total"].as_u64()), (Some("Queen"), Some(1)));
     let after = library("followed_artists", json!({"limit": 1, "after": "spotify:artist:1dfeR4HaWDbWqFHLkxsg1d"}));
     assert!(after["items"].is_array(), "{after}");
-    assert_eq!(call("remove_from_library", json!({"uris": [bohemian]}))["isError"], false);
+    // A client without elicitation: nothing happens until the model confirms.
+    let unconfirmed = call("remove_from_library", json!({"uris": [bohemian]}));
+    assert!(unconfirmed["isError"] == true && text(&unconfirmed).contains("confirm: true"), "{unconfirmed}");
+    assert_eq!(call("check_saved", json!({"uris": [bohemian]}))["structuredContent"]["items"][0]["saved"], true);
+    assert_eq!(call("remove_from_library", json!({"uris": [bohemian], "confirm": true}))["isError"], false);
     assert_eq!(call("check_saved", json!({"uris": [bohemian]}))["structuredContent"]["items"][0]["saved"], false);
     // Another user's library is untouched by rae's saves.
     let (_, other) = sign_in(s, "sam");
@@ -753,9 +757,19 @@ fn playlist_tools() {
     edit(json!({"playlist": id, "action": "reorder", "range_start": 3, "insert_before": 0}));
     let page2 = call("get_playlist", json!({"playlist": id, "offset": 2, "limit": 2}));
     assert_eq!(names(&page2), ["Bohemian Rhapsody", "Come Together"], "{page2}");
-    edit(json!({"playlist": id, "action": "remove", "uris": ["spotify:track:3BQHpFgAp4l80e1XslIjNI"]}));
+    let unconfirmed = call("edit_playlist_items", json!({"playlist": id, "action": "remove", "uris": [tracks[1]]}));
+    assert!(
+        text(&unconfirmed).contains("Remove 1 item(s) (every occurrence) from 'Road trip' (4 items)?"),
+        "{unconfirmed}"
+    );
+    assert_eq!(call("get_playlist", json!({"playlist": id}))["structuredContent"]["total"], 4, "nothing removed yet");
+    edit(
+        json!({"playlist": id, "action": "remove", "uris": ["spotify:track:3BQHpFgAp4l80e1XslIjNI"], "confirm": true}),
+    );
     assert_eq!(call("get_playlist", json!({"playlist": id}))["structuredContent"]["total"], 3);
-    edit(json!({"playlist": id, "action": "replace", "uris": ["spotify:track:2MuWTIM3b0YEAskbeeFE1i"]}));
+    edit(
+        json!({"playlist": id, "action": "replace", "uris": ["spotify:track:2MuWTIM3b0YEAskbeeFE1i"], "confirm": true}),
+    );
     assert_eq!(names(&call("get_playlist", json!({"playlist": id}))), ["Master of Puppets"]);
     assert_eq!(
         call("update_playlist", json!({"playlist": id, "name": "Road trip 2026", "public": true}))["isError"],
@@ -778,7 +792,7 @@ fn playlist_tools() {
     let r = call_tool(s, &vic.access, "get_playlist", json!({"playlist": id}));
     assert_eq!(r["isError"], true, "{r}");
     // A replace that clears the playlist.
-    edit(json!({"playlist": id, "action": "replace", "uris": []}));
+    edit(json!({"playlist": id, "action": "replace", "uris": [], "confirm": true}));
     assert_eq!(call("get_playlist", json!({"playlist": id}))["structuredContent"]["total"], 0);
     for (name, args, needle) in [
         ("create_playlist", json!({"name": ""}), "name is required"),

@@ -27,6 +27,9 @@ pub enum Purpose {
     Session,
     /// A re-link link handed out by `get_auth_url` and relink messages.
     Relink,
+    /// The `requestState` of an `input_required` result (a confirmation or a re-link asked
+    /// of the person mid-call).
+    RequestState,
 }
 
 impl Purpose {
@@ -38,6 +41,7 @@ impl Purpose {
             Purpose::Code => "code",
             Purpose::Session => "session",
             Purpose::Relink => "relink",
+            Purpose::RequestState => "request-state",
         }
     }
 }

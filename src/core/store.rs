@@ -201,6 +201,10 @@ impl<'a, K: Kv> Store<'a, K> {
     pub fn code_key(uk: &UserKey, jti: &str) -> String {
         format!("u:{}:code:{jti}", uk.as_str())
     }
+    /// Marks a confirmed destructive action as done: a `requestState` acts once.
+    pub fn confirmed_key(uk: &UserKey, jti: &str) -> String {
+        format!("u:{}:confirmed:{jti}", uk.as_str())
+    }
     pub fn grant_key(uk: &UserKey, grant_id: &str) -> String {
         format!("u:{}:g:{grant_id}", uk.as_str())
     }
@@ -324,6 +328,16 @@ impl<'a, K: Kv> Store<'a, K> {
             }
         }
         Ok(out)
+    }
+
+    /// Records that the confirmed action `jti` ran; `false` when it already had.
+    pub async fn first_confirmed_use(&self, uk: &UserKey, jti: &str, ttl: u64) -> Result<bool, StoreError> {
+        let key = Self::confirmed_key(uk, jti);
+        if self.get_json::<u8>(uk, &key).await?.is_some() {
+            return Ok(false);
+        }
+        self.put_json(uk, &key, &1u8, Some(ttl)).await?;
+        Ok(true)
     }
 
     pub async fn get_code_use(&self, uk: &UserKey, jti: &str) -> Result<Option<CodeUse>, StoreError> {

@@ -107,7 +107,8 @@ device: if none is active, call get_devices and pass device (a name works), or a
 Spotify removed recommendations, related artists, audio features, artist top tracks, new releases and browse categories, and hides the items of playlists \
 the user neither owns nor collaborates on. Do not promise these; use the prompts discover_similar, taste_profile and build_playlist, which rebuild them from \
 search, genres, top items and history.\n\
-Confirm with the user before destructive actions (edit_playlist_items remove or replace, remove_from_library, forget_me). If a tool says Spotify must be \
+Destructive actions (edit_playlist_items remove or replace, remove_from_library, forget_me) ask the user through the client when it can; otherwise \
+they do nothing until called again with confirm: true, which you pass only after the user agreed. If a tool says Spotify must be \
 linked again or a permission is missing, give the user the link it returns (or call get_auth_url).",
 };
 

@@ -72,10 +72,9 @@ pub async fn forget_me<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> ToolRe
     if let Err(e) = check_known(args, &["confirm"]) {
         return e;
     }
-    if args.get("confirm") != Some(&Value::Bool(true)) {
-        return ToolResult::error(
-            "Nothing deleted: pass confirm: true, and only when the user asked to delete their data.",
-        );
+    let question = "Delete everything this server stores for your Spotify account: your Spotify sign-in and every app's access to it, this one included?";
+    if let Err(answer) = crate::tools::confirm::gate(tb, "forget_me", args, question).await {
+        return answer;
     }
     match tb.ctx.store().delete_user(&tb.principal.uk, tb.ctx.now()).await {
         Ok(n) => ToolResult::ok(

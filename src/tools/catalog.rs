@@ -138,7 +138,7 @@ async fn search<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Result<ToolRe
     let mut session = tb.session().await?;
     let result = session.call("GET", "/v1/search", &query_params, None).await;
     tb.count(&session);
-    let v = result.map_err(|e| errors::describe(tb.ctx, &tb.principal.uk, e))?;
+    let v = result.map_err(|e| errors::describe(tb, e))?;
     let mut results = json!({});
     let mut text = String::new();
     for t in &types {
@@ -170,7 +170,7 @@ async fn get_item<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Result<Tool
         crate::spotify::session::SessionError::Spotify(crate::spotify::SpotifyError::NotFound { .. }) => {
             ToolResult::error(format!("Spotify has no {kind} with id {id}."))
         }
-        other => errors::describe(tb.ctx, &tb.principal.uk, other),
+        other => errors::describe(tb, other),
     };
     let result = session.call("GET", &format!("/v1/{kind}s/{id}"), &[], None).await;
     let v = match result {

@@ -6,6 +6,7 @@ use crate::core::secret::UserKey;
 use crate::mcp::model::ToolResult;
 use crate::spotify::session::SessionError;
 use crate::spotify::SpotifyError;
+use crate::tools::Toolbox;
 
 /// "Link Spotify again", with the link to do it.
 pub fn relink<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, why: &str) -> ToolResult {
@@ -23,9 +24,10 @@ If the browser cannot reach the server afterwards, pass the final address to the
     }
 }
 
-pub fn describe<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey, e: SessionError) -> ToolResult {
+pub fn describe<P: Platform>(tb: &Toolbox<'_, P>, e: SessionError) -> ToolResult {
+    let ctx = tb.ctx;
     match e {
-        SessionError::Relink(_) => relink(ctx, uk, "Spotify no longer accepts your sign-in (it was revoked or expired)."),
+        SessionError::Relink(_) => tb.relink(&[], "Spotify no longer accepts your sign-in (it was revoked or expired)."),
         SessionError::Store(e) => ToolResult::error(format!("The token store failed ({e}); try again in a moment.")),
         SessionError::Spotify(e) => ToolResult::error(match e {
             SpotifyError::Forbidden { reason: Some(r), .. } if r == "PREMIUM_REQUIRED" => {

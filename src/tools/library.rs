@@ -122,7 +122,7 @@ pub fn definitions() -> Vec<Value> {
             "remove_from_library",
             "Remove / unfollow",
             "Unlike tracks, unsave albums, shows, episodes; unfollow artists and playlists. Up to 40.",
-            uris_only,
+            object_schema(json!({"uris": uris_prop(), "confirm": crate::tools::confirm::confirm_prop()}), &["uris"]),
             done,
             [false, true, true],
         ),
@@ -254,7 +254,7 @@ async fn get_library<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Result<T
     let mut session = tb.session().await?;
     let result = session.call("GET", path, &query, None).await;
     tb.count(&session);
-    let v = result.map_err(|e| errors::describe(tb.ctx, &tb.principal.uk, e))?;
+    let v = result.map_err(|e| errors::describe(tb, e))?;
     let (items, total, text): (Vec<Value>, Value, String) = match kind {
         Kind::SavedTracks => {
             let tracks = each(&v["items"], |i| compact_track(&i["track"]));
@@ -300,17 +300,21 @@ async fn get_library<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Result<T
 }
 
 async fn edit<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Result<ToolResult, ToolResult> {
-    check_known(args, &["uris"])?;
+    check_known(args, if name == "remove_from_library" { &["uris", "confirm"] } else { &["uris"] })?;
     let list = uris(args)?;
     let (method, path) = match name {
         "save_to_library" => ("PUT", "/v1/me/library"),
         "remove_from_library" => ("DELETE", "/v1/me/library"),
         _ => ("GET", "/v1/me/library/contains"),
     };
+    if name == "remove_from_library" {
+        let question = format!("Remove {} item(s) from your Spotify library: {}?", list.len(), list.join(", "));
+        crate::tools::confirm::gate(tb, name, args, &question).await?;
+    }
     let mut session = tb.session().await?;
     let result = session.call(method, path, &[("uris", list.join(","))], None).await;
     tb.count(&session);
-    let v = result.map_err(|e| errors::describe(tb.ctx, &tb.principal.uk, e))?;
+    let v = result.map_err(|e| errors::describe(tb, e))?;
     if name != "check_saved" {
         let verb = if name == "save_to_library" { "Saved" } else { "Removed" };
         return Ok(ToolResult::ok(format!("{verb} {} item(s).", list.len()), json!({"ok": true, "uris": list})));

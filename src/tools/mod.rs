@@ -6,6 +6,7 @@
 //! `get_item` by URI), so the whole list stays small enough for clients that cap tools.
 pub mod auth;
 pub mod catalog;
+pub mod confirm;
 pub mod errors;
 pub mod ids;
 pub mod library;
@@ -40,6 +41,10 @@ pub struct Toolbox<'a, P: Platform> {
     /// What the client of the current call declared, and the answers its retry carries.
     client: Cell<Client>,
     retry: std::cell::RefCell<Retry>,
+    /// The call being served (name, arguments), for answers that ask the person mid-call.
+    current: std::cell::RefCell<Option<(String, Value)>>,
+    /// The retry's `requestState`, verified.
+    verified: std::cell::RefCell<Option<confirm::Pending>>,
 }
 
 /// The Spotify scopes each tool needs; sign-in asks for those of the granted capabilities
@@ -70,7 +75,28 @@ impl<'a, P: Platform> Toolbox<'a, P> {
             warnings: std::cell::RefCell::new(Vec::new()),
             client: Cell::new(Client::default()),
             retry: Default::default(),
+            current: Default::default(),
+            verified: Default::default(),
         }
+    }
+
+    /// The verified `requestState` of the retry being served.
+    pub fn verified(&self) -> Option<confirm::Pending> {
+        self.verified.borrow().clone()
+    }
+
+    /// "Link Spotify again" (asking Spotify for `add` too): for a client that can open a
+    /// URL mid-call, an elicitation of the re-link page whose retry proceeds; otherwise the
+    /// error with the link.
+    pub fn relink(&self, add: &[&str], why: &str) -> ToolResult {
+        if let Some((name, args)) = self.current.borrow().as_ref() {
+            if let Some(url) = crate::oauth::flow::relink_url(self.ctx, &self.principal.uk, add) {
+                if let Some(ask) = confirm::relink(self, name, args, &url, why) {
+                    return ask;
+                }
+            }
+        }
+        errors::relink_adding(self.ctx, &self.principal.uk, add, why)
     }
 
     pub fn client(&self) -> Client {
@@ -97,9 +123,7 @@ impl<'a, P: Platform> Toolbox<'a, P> {
             Ok(Some(link)) => {
                 let missing = crate::spotify::scopes::missing(&link.scope, self.needs.get());
                 if !link.scope.is_empty() && !missing.is_empty() {
-                    return Err(errors::relink_adding(
-                        self.ctx,
-                        &self.principal.uk,
+                    return Err(self.relink(
                         &missing,
                         &format!(
                             "This needs the Spotify permission {}, which was not granted at sign-in.",
@@ -110,7 +134,7 @@ impl<'a, P: Platform> Toolbox<'a, P> {
                 Ok(SpotifySession::new(self.ctx.platform, self.ctx.config, self.principal.uk.clone(), link))
             }
             Ok(None) | Err(crate::core::store::StoreError::Undecryptable) => {
-                Err(errors::relink(self.ctx, &self.principal.uk, "No usable Spotify link is stored for you."))
+                Err(self.relink(&[], "No usable Spotify link is stored for you."))
             }
             Err(e) => Err(ToolResult::error(format!("The token store is unavailable ({e}); try again in a moment."))),
         }
@@ -213,6 +237,10 @@ impl<P: Platform> ToolHost for Toolbox<'_, P> {
     async fn call(&self, name: &str, args: &Value, client: Client, retry: &Retry) -> Result<ToolResult, RpcError> {
         self.client.set(client);
         *self.retry.borrow_mut() = retry.clone();
+        *self.current.borrow_mut() = Some((name.to_string(), args.clone()));
+        if let Some(state) = &retry.request_state {
+            *self.verified.borrow_mut() = Some(confirm::verify(self, name, args, state)?);
+        }
         self.needs.set(scopes_for(name));
         let result = match capability_of(name) {
             None => return Err(RpcError::new(INVALID_PARAMS, format!("Unknown tool: {name}"))),

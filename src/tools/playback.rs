@@ -275,7 +275,7 @@ async fn failure<P: Platform>(tb: &Toolbox<'_, P>, session: &mut SpotifySession<
             return ToolResult::error(format!("No device is active, so Spotify has nowhere to play. {list}"));
         }
     }
-    errors::describe(tb.ctx, &tb.principal.uk, e)
+    errors::describe(tb, e)
 }
 
 /// A device id, or the id of the device whose name matches (one extra Spotify call).

@@ -16,9 +16,9 @@ fn playlist_prop() -> Value {
 /// What `edit_playlist_items` does: each action and the arguments it takes.
 const ACTIONS: &[(&str, &[&str])] = &[
     ("add", &["playlist", "uris", "position"]),
-    ("remove", &["playlist", "uris"]),
+    ("remove", &["playlist", "uris", "confirm"]),
     ("reorder", &["playlist", "range_start", "insert_before", "range_length"]),
-    ("replace", &["playlist", "uris"]),
+    ("replace", &["playlist", "uris", "confirm"]),
 ];
 
 pub fn definitions() -> Vec<Value> {
@@ -87,7 +87,8 @@ pub fn definitions() -> Vec<Value> {
                     "position": {"type": "integer", "minimum": 0},
                     "range_start": {"type": "integer", "minimum": 0},
                     "insert_before": {"type": "integer", "minimum": 0},
-                    "range_length": {"type": "integer", "minimum": 1, "default": 1}
+                    "range_length": {"type": "integer", "minimum": 1, "default": 1},
+                    "confirm": crate::tools::confirm::confirm_prop()
                 }),
                 &["playlist", "action"],
             ),
@@ -185,7 +186,7 @@ pub async fn call<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) ->
         "create_playlist" => &["name", "description", "public"],
         "update_playlist" => &["playlist", "name", "description", "public", "collaborative"],
         "edit_playlist_items" => {
-            &["playlist", "action", "uris", "position", "range_start", "insert_before", "range_length"]
+            &["playlist", "action", "uris", "position", "range_start", "insert_before", "range_length", "confirm"]
         }
         _ => return None,
     };
@@ -267,6 +268,28 @@ async fn run<P: Platform>(
         _ => return Err(ToolResult::error("unknown tool")),
     };
     let mut session = tb.session().await?;
+    let action = args.get("action").and_then(Value::as_str).unwrap_or("");
+    if name == "edit_playlist_items" && matches!(action, "replace" | "remove") {
+        let n = args["uris"].as_array().map_or(0, Vec::len);
+        let question = if crate::tools::confirm::needs_question(tb, args) {
+            // Name the playlist and its size, so the person knows what they agree to.
+            let about = session.call("GET", &format!("/v1/playlists/{id}"), &[], None).await;
+            let p = about.as_ref().map(compact_playlist).unwrap_or(Value::Null);
+            let title = p["name"].as_str().map_or_else(|| format!("playlist {id}"), |n| format!("'{n}'"));
+            let total = p["items"].as_u64().map_or_else(|| "the".to_string(), |t| t.to_string());
+            if action == "replace" {
+                format!("Replace all {total} items of {title} with {n} item(s)?")
+            } else {
+                format!("Remove {n} item(s) (every occurrence) from {title} ({total} items)?")
+            }
+        } else {
+            String::new()
+        };
+        if let Err(answer) = crate::tools::confirm::gate(tb, name, args, &question).await {
+            tb.count(&session);
+            return Err(answer);
+        }
+    }
     let result = session.call(method, &path, &query, body.as_ref()).await;
     tb.count(&session);
     let v = result.map_err(|e| match e {
@@ -276,7 +299,7 @@ async fn run<P: Platform>(
         crate::spotify::session::SessionError::Spotify(crate::spotify::SpotifyError::NotFound { .. }) => {
             ToolResult::error(format!("No playlist with id {id}: check it with get_my_playlists."))
         }
-        other => errors::describe(tb.ctx, &tb.principal.uk, other),
+        other => errors::describe(tb, other),
     })?;
     Ok(match name {
         "get_my_playlists" => {

@@ -43,6 +43,6 @@ pub async fn get_my_profile<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> T
                 out,
             )
         }
-        Err(e) => errors::describe(tb.ctx, &tb.principal.uk, e),
+        Err(e) => errors::describe(tb, e),
     }
 }

@@ -126,7 +126,7 @@ pub async fn search_tracks<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> To
     tb.count(&session);
     let body = match result {
         Ok(b) => b,
-        Err(e) => return errors::describe(tb.ctx, &tb.principal.uk, e),
+        Err(e) => return errors::describe(tb, e),
     };
     let tracks: Vec<Value> = body["tracks"]["items"]
         .as_array()
