@@ -38,8 +38,15 @@ pub const NOW_MS: u64 = 1_800_000_000_000;
 pub const MASTER: [u8; 32] = [42; 32];
 pub const USER: &str = "alice";
 
-pub const PURPOSES: [Purpose; 6] =
-    [Purpose::Client, Purpose::Consent, Purpose::SpotifyState, Purpose::Code, Purpose::Session, Purpose::Relink];
+pub const PURPOSES: [Purpose; 7] = [
+    Purpose::Client,
+    Purpose::Consent,
+    Purpose::SpotifyState,
+    Purpose::Code,
+    Purpose::Session,
+    Purpose::Relink,
+    Purpose::RequestState,
+];
 
 /// The label `sealed` derives its key and associated data from (its wire format).
 pub fn label(p: Purpose) -> &'static str {
@@ -50,6 +57,7 @@ pub fn label(p: Purpose) -> &'static str {
         Purpose::Code => "code",
         Purpose::Session => "session",
         Purpose::Relink => "relink",
+        Purpose::RequestState => "request-state",
     }
 }
 
