@@ -9,7 +9,11 @@ if [ ! -x "$WASM_BINDGEN_BIN" ] || [ ! -x "$WASM_OPT_BIN" ]; then
   exit 1
 fi
 # The test harness builds once and starts several Workers from the same build.
+# The MCP Apps views (build/ui/*.html) are served through the static-assets binding; they
+# take about a second, so a skipped build still makes them when they are missing.
 if [ "${SPOTIFY_MCP_SKIP_BUILD:-}" = 1 ] && [ -f build/worker/shim.mjs ]; then
+  [ -f build/ui/player.html ] && [ -f build/ui/list.html ] || node scripts/build-ui.mjs
   exit 0
 fi
+node scripts/build-ui.mjs
 exec "$TOOLS_ROOT/bin/worker-build" --release
