@@ -471,6 +471,24 @@ mod tests {
             )
         }
 
+        /// A 2026-07-28 request declaring `caps`.
+        fn mcp_modern(&self, token: &str, method: &str, mut params: Value, caps: Value) -> HttpResponse {
+            params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": caps});
+            let name = params.get("name").or(params.get("uri")).and_then(Value::as_str).map(str::to_string);
+            let mut req = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/mcp")).unwrap())
+                .with_header("authorization", format!("Bearer {token}"))
+                .with_header("content-type", "application/json")
+                .with_header("mcp-protocol-version", "2026-07-28")
+                .with_header("mcp-method", method);
+            if let Some(n) = name {
+                req = req.with_header("mcp-name", n);
+            }
+            req.body =
+                serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": 9, "method": method, "params": params})).unwrap();
+            self.send(req)
+        }
+
         fn mcp(&self, token: &str, body: Value) -> HttpResponse {
             let mut req = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/mcp")).unwrap())
                 .with_header("authorization", format!("Bearer {token}"))
@@ -681,6 +699,105 @@ mod tests {
         next(rotate(other["refresh_token"].as_str().unwrap(), &other_client));
         h.platform.now_ms.set(h.platform.now_ms.get() + 86_400_000);
         next(rotate(&b_rt, &b_client));
+    }
+
+    const APPS: &str = "io.modelcontextprotocol/ui";
+
+    fn apps_caps() -> Value {
+        json!({"extensions": {APPS: {"mimeTypes": ["text/html;profile=mcp-app"]}}})
+    }
+
+    fn view_of(tools: &Value, name: &str) -> Value {
+        tools.as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["_meta"]["ui"]["resourceUri"].clone()
+    }
+
+    #[test]
+    fn apps_clients_of_2026_see_views_others_see_the_plain_list() {
+        let h = Harness::new();
+        let token = h.sign_in("vera");
+        let list = |caps: Value| h.mcp_modern(&token, "tools/list", json!({}), caps).body_json().unwrap();
+        let with = list(apps_caps())["result"]["tools"].clone();
+        assert_eq!(view_of(&with, "get_playback_state"), "ui://spotify/player.html");
+        assert_eq!(view_of(&with, "search"), "ui://spotify/list.html");
+        assert_eq!(view_of(&with, "get_playlist"), "ui://spotify/list.html");
+        assert_eq!(view_of(&with, "play"), Value::Null, "tools without a view carry no _meta");
+        let without = list(json!({}))["result"]["tools"].clone();
+        assert!(without.as_array().unwrap().iter().all(|t| t.get("_meta").is_none()), "{without}");
+        let other_mime = list(json!({"extensions": {APPS: {"mimeTypes": ["text/plain"]}}}))["result"]["tools"].clone();
+        assert_eq!(view_of(&other_mime, "get_playback_state"), Value::Null);
+        let discover = h.mcp_modern(&token, "server/discover", json!({}), json!({})).body_json().unwrap();
+        assert_eq!(
+            discover["result"]["capabilities"]["extensions"][APPS]["mimeTypes"],
+            json!(["text/html;profile=mcp-app"])
+        );
+        let resources = h.mcp_modern(&token, "resources/list", json!({}), apps_caps()).body_json().unwrap();
+        let uris: Vec<_> =
+            resources["result"]["resources"].as_array().unwrap().iter().map(|r| r["uri"].clone()).collect();
+        assert_eq!(&uris[..2], &[json!("ui://spotify/player.html"), json!("ui://spotify/list.html")], "{uris:?}");
+        let plain = h.mcp_modern(&token, "resources/list", json!({}), json!({})).body_json().unwrap();
+        assert!(!plain.to_string().contains("ui://"), "{plain}");
+    }
+
+    #[test]
+    fn a_2025_client_declares_apps_once_and_its_session_id_remembers() {
+        let h = Harness::new();
+        let token = h.sign_in("walt");
+        let init = |caps: Value| {
+            h.mcp(&token, json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": caps, "clientInfo": {"name": "t", "version": "1"}}}))
+        };
+        let plain = init(json!({}));
+        assert_eq!(plain.header("mcp-session-id"), None, "no session for a client without Apps");
+        assert_eq!(
+            plain.body_json().unwrap()["result"]["capabilities"]["extensions"][APPS]["mimeTypes"][0],
+            "text/html;profile=mcp-app"
+        );
+        let apps = init(apps_caps());
+        let session = apps.header("mcp-session-id").expect("a session id carries the Apps flag").to_string();
+        assert!(session.starts_with("apps.") && session.len() > 20, "{session}");
+        let list = |session: Option<&str>| {
+            let mut req = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/mcp")).unwrap())
+                .with_header("authorization", format!("Bearer {token}"))
+                .with_header("content-type", "application/json")
+                .with_header("mcp-protocol-version", "2025-11-25");
+            if let Some(s) = session {
+                req = req.with_header("mcp-session-id", s);
+            }
+            req.body = serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).unwrap();
+            h.send(req).body_json().unwrap()["result"]["tools"].clone()
+        };
+        assert_eq!(view_of(&list(Some(&session)), "get_playback_state"), "ui://spotify/player.html");
+        assert_eq!(view_of(&list(None), "get_playback_state"), Value::Null);
+    }
+
+    #[test]
+    fn the_views_are_read_from_the_static_assets_with_their_csp() {
+        let h = Harness::new();
+        let token = h.sign_in("xavi");
+        let read =
+            |uri: &str| h.mcp_modern(&token, "resources/read", json!({"uri": uri}), json!({})).body_json().unwrap();
+        let missing = read("ui://spotify/player.html");
+        assert_eq!(missing["error"]["code"], -32603, "{missing}");
+        assert!(missing["error"]["message"].as_str().unwrap().contains("not deployed"), "{missing}");
+        h.platform.assets.borrow_mut().insert("player.html".into(), "<!doctype html><p>card</p>".into());
+        let player = read("ui://spotify/player.html");
+        let content = &player["result"]["contents"][0];
+        assert_eq!(content["mimeType"], "text/html;profile=mcp-app");
+        assert_eq!(content["text"], "<!doctype html><p>card</p>");
+        let domains = content["_meta"]["ui"]["csp"]["resourceDomains"].as_array().unwrap();
+        assert!(domains.contains(&json!("https://i.scdn.co")), "{content}");
+        assert!(domains
+            .iter()
+            .all(|d| d.as_str().unwrap().ends_with(".scdn.co") || d.as_str().unwrap().ends_with(".spotifycdn.com")));
+        assert!(
+            content["_meta"]["ui"].get("connectDomains").is_none()
+                && content["_meta"]["ui"]["csp"].get("connectDomains").is_none()
+        );
+        assert_eq!(
+            read("ui://spotify/nothing.html")["error"]["code"],
+            -32602,
+            "an unknown ui:// resource is not found"
+        );
     }
 
     #[test]

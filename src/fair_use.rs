@@ -21,7 +21,7 @@
 use crate::app::Ctx;
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::{Limiter, Platform};
-use crate::mcp::model::{self, RpcError, ToolResult};
+use crate::mcp::model::{self, Client, Retry, RpcError, ToolResult};
 use crate::mcp::server::{self, ResourceError, ToolHost};
 use crate::mcp::transport;
 use serde_json::{json, Value};
@@ -95,16 +95,20 @@ pub async fn mcp_throttled(req: &HttpRequest, secs: u64) -> HttpResponse {
 struct Throttled(u64);
 
 impl ToolHost for Throttled {
-    fn list(&self) -> Vec<Value> {
+    fn list(&self, _client: Client) -> Vec<Value> {
         Vec::new()
     }
-    async fn call(&self, _name: &str, _arguments: &Value) -> Result<ToolResult, RpcError> {
+    async fn call(&self, _name: &str, _arguments: &Value, _: Client, _: &Retry) -> Result<ToolResult, RpcError> {
         Ok(ToolResult::error(mcp_message(self.0)))
     }
     fn resource_templates(&self) -> Vec<Value> {
         Vec::new()
     }
-    async fn list_resources(&self, _cursor: Option<&str>) -> Result<(Vec<Value>, Option<String>), ResourceError> {
+    async fn list_resources(
+        &self,
+        _cursor: Option<&str>,
+        _: Client,
+    ) -> Result<(Vec<Value>, Option<String>), ResourceError> {
         Err(ResourceError::Failed(mcp_message(self.0)))
     }
     async fn read_resource(&self, _uri: &str) -> Result<Value, ResourceError> {

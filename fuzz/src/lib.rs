@@ -22,7 +22,7 @@ use spotify_mcp_edge::app::{self, Ctx};
 use spotify_mcp_edge::core::config::Config;
 use spotify_mcp_edge::core::crypto::{b64url, pkce_s256, Key};
 use spotify_mcp_edge::core::http::{HttpRequest, HttpResponse};
-use spotify_mcp_edge::core::platform::{Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
+use spotify_mcp_edge::core::platform::{Assets, Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
 use spotify_mcp_edge::core::sealed::{self, Purpose};
 use spotify_mcp_edge::core::secret::{SpotifyUserId, UserKey};
 use spotify_mcp_edge::core::store::{token_hash, Store};
@@ -111,6 +111,12 @@ impl Kv for FuzzPlatform {
 impl Clock for FuzzPlatform {
     fn now_ms(&self) -> u64 {
         self.now_ms.get()
+    }
+}
+
+impl Assets for FuzzPlatform {
+    async fn asset(&self, path: &str) -> Result<Option<String>, PortError> {
+        Ok(Some(format!("<!doctype html><title>{path}</title>")))
     }
 }
 
@@ -502,13 +508,15 @@ pub fn run_http(data: &[u8]) {
 pub struct EchoHost;
 
 impl spotify_mcp_edge::mcp::server::ToolHost for EchoHost {
-    fn list(&self) -> Vec<serde_json::Value> {
-        spotify_mcp_edge::tools::definitions()
+    fn list(&self, client: spotify_mcp_edge::mcp::model::Client) -> Vec<serde_json::Value> {
+        spotify_mcp_edge::tools::definitions_for(spotify_mcp_edge::core::capability::Capabilities::ALL, client)
     }
     async fn call(
         &self,
         name: &str,
         arguments: &serde_json::Value,
+        _client: spotify_mcp_edge::mcp::model::Client,
+        _retry: &spotify_mcp_edge::mcp::model::Retry,
     ) -> Result<spotify_mcp_edge::mcp::model::ToolResult, spotify_mcp_edge::mcp::model::RpcError> {
         use spotify_mcp_edge::mcp::model::{RpcError, ToolResult, INVALID_PARAMS};
         match spotify_mcp_edge::tools::capability_of(name) {
@@ -522,6 +530,7 @@ impl spotify_mcp_edge::mcp::server::ToolHost for EchoHost {
     async fn list_resources(
         &self,
         cursor: Option<&str>,
+        _client: spotify_mcp_edge::mcp::model::Client,
     ) -> Result<(Vec<serde_json::Value>, Option<String>), spotify_mcp_edge::mcp::server::ResourceError> {
         use spotify_mcp_edge::mcp::server::ResourceError;
         match cursor {

@@ -75,6 +75,13 @@ pub trait RateLimit {
     fn is_bound(&self, limiter: Limiter) -> bool;
 }
 
+/// Files deployed with the Worker as static assets (the MCP Apps views, built from
+/// `src/ui/`): kept out of the `.wasm`, read through the assets binding.
+pub trait Assets {
+    /// The text of `path` (relative to the assets directory), `None` when absent.
+    async fn asset(&self, path: &str) -> Result<Option<String>, PortError>;
+}
+
 /// Everything a request handler may touch outside itself.
-pub trait Platform: Kv + Http + Clock + Sleep + RateLimit {}
-impl<T: Kv + Http + Clock + Sleep + RateLimit> Platform for T {}
+pub trait Platform: Kv + Http + Clock + Sleep + RateLimit + Assets {}
+impl<T: Kv + Http + Clock + Sleep + RateLimit + Assets> Platform for T {}

@@ -1,7 +1,7 @@
 //! In-memory and loopback implementations of the platform ports, for host tests.
 
 use crate::core::http::{HttpRequest, HttpResponse};
-use crate::core::platform::{Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
+use crate::core::platform::{Assets, Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 
@@ -126,6 +126,8 @@ pub struct TestPlatform {
     /// The next this-many KV writes fail.
     pub failing_kv_writes: Cell<usize>,
     pub limiter: MemLimiter,
+    /// The static assets, by path (the MCP Apps views).
+    pub assets: std::cell::RefCell<std::collections::HashMap<String, String>>,
 }
 
 /// Pending once, then ready: hands control to the other futures of a `join_all`.
@@ -154,6 +156,7 @@ impl Default for TestPlatform {
             yield_on_http: Cell::new(false),
             failing_kv_writes: Cell::new(0),
             limiter: MemLimiter::default(),
+            assets: Default::default(),
         }
     }
 }
@@ -174,6 +177,12 @@ impl Kv for TestPlatform {
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
         self.kv.list(prefix).await
+    }
+}
+
+impl Assets for TestPlatform {
+    async fn asset(&self, path: &str) -> Result<Option<String>, PortError> {
+        Ok(self.assets.borrow().get(path).cloned())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::core::config::EnvSource;
 use crate::core::http::{declared_length, read_limited, BodyError, HttpRequest, HttpResponse};
-use crate::core::platform::{Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
+use crate::core::platform::{Assets, Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
 use futures::future::{select, Either};
 use worker::{
     event, AbortController, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
@@ -14,6 +14,8 @@ struct Platform {
     kv: Option<worker::kv::KvStore>,
     /// The Rate Limiting bindings, by `Limiter::ALL` order; `None` when not bound.
     limiters: [Option<worker::RateLimiter>; 2],
+    /// The static assets binding (`[assets]` in wrangler.toml).
+    assets: Option<worker::Fetcher>,
 }
 
 /// A `[[ratelimits]]` binding, or `None` when wrangler.toml does not declare it. Read by
@@ -127,6 +129,22 @@ impl Http for Platform {
     }
 }
 
+impl Assets for Platform {
+    async fn asset(&self, path: &str) -> Result<Option<String>, PortError> {
+        let Some(assets) = &self.assets else { return Ok(None) };
+        // The host is ignored: the binding serves its own directory.
+        let mut resp = assets
+            .fetch(format!("https://assets.invalid/{path}"), None)
+            .await
+            .map_err(|e| port_err("assets fetch", e))?;
+        match resp.status_code() {
+            200 => resp.text().await.map(Some).map_err(|e| port_err("assets read", e)),
+            404 => Ok(None),
+            status => Err(PortError(format!("assets fetch: HTTP {status}"))),
+        }
+    }
+}
+
 impl RateLimit for Platform {
     async fn allow(&self, limiter: Limiter, key: &str) -> Result<bool, PortError> {
         let index = Limiter::ALL.iter().position(|l| *l == limiter).unwrap_or(0);
@@ -192,8 +210,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let (method, path) = (req.method().to_string(), req.path());
     let (resp, log) = match convert(req).await {
         Ok(request) => {
-            let platform =
-                Platform { kv: env.kv("TOKENS").ok(), limiters: Limiter::ALL.map(|l| rate_limiter(&env, l)) };
+            let platform = Platform {
+                kv: env.kv("TOKENS").ok(),
+                limiters: Limiter::ALL.map(|l| rate_limiter(&env, l)),
+                assets: env.assets("ASSETS").ok(),
+            };
             crate::app::handle(&platform, &WorkerEnv(&env), request).await
         }
         Err(resp) => (resp, crate::app::RequestLog::default()),

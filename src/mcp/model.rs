@@ -108,16 +108,71 @@ pub struct ToolResult {
     pub text: String,
     pub structured: Option<Value>,
     pub is_error: bool,
+    /// 2026-07-28: instead of a result, what the client must ask first (`inputRequests`)
+    /// and the sealed `requestState` its retry echoes.
+    pub input_required: Option<(Value, String)>,
+}
+
+/// The MCP Apps extension (SEP-1865) and the MIME type of its HTML views.
+pub const UI_EXTENSION: &str = "io.modelcontextprotocol/ui";
+pub const UI_MIME: &str = "text/html;profile=mcp-app";
+
+/// What the client declared it can do, where that changes our answers. Stateless: a
+/// 2026-07-28 client declares it on every request; a 2025 client declares it once, at
+/// `initialize`, and the session id we hand back carries the Apps flag from then on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Client {
+    /// Renders MCP Apps views (`text/html;profile=mcp-app`).
+    pub apps: bool,
+    /// Can answer form and URL elicitations in an `input_required` result (2026-07-28 only:
+    /// earlier eras elicit through server-to-client requests, which a stateless server
+    /// cannot make).
+    pub elicit_form: bool,
+    pub elicit_url: bool,
+}
+
+impl Client {
+    /// From a capabilities object; `modern` for 2026-07-28, whose results can ask for input.
+    pub fn from_capabilities(caps: &Value, modern: bool) -> Client {
+        let apps = caps
+            .pointer("/extensions")
+            .and_then(|e| e.get(UI_EXTENSION))
+            .and_then(|u| u.get("mimeTypes"))
+            .and_then(Value::as_array)
+            .is_some_and(|m| m.iter().any(|t| t == UI_MIME));
+        let elicitation = caps.get("elicitation").filter(|e| e.is_object());
+        // An empty `elicitation` object means form mode (backwards compatibility).
+        let (form, url) = match elicitation {
+            None => (false, false),
+            Some(e) if e.get("form").is_none() && e.get("url").is_none() => (true, false),
+            Some(e) => (e.get("form").is_some(), e.get("url").is_some()),
+        };
+        Client { apps, elicit_form: modern && form, elicit_url: modern && url }
+    }
+}
+
+/// The answers a 2026-07-28 retry carries (multi round-trip requests).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Retry {
+    pub input_responses: Option<Value>,
+    pub request_state: Option<String>,
 }
 
 impl ToolResult {
     pub fn ok(text: impl Into<String>, structured: Value) -> Self {
-        ToolResult { text: text.into(), structured: Some(structured), is_error: false }
+        ToolResult { text: text.into(), structured: Some(structured), is_error: false, input_required: None }
     }
     pub fn error(text: impl Into<String>) -> Self {
-        ToolResult { text: text.into(), structured: None, is_error: true }
+        ToolResult { text: text.into(), structured: None, is_error: true, input_required: None }
+    }
+    /// An `input_required` result: `requests` keyed by our names, and the sealed state.
+    pub fn input_required(requests: Value, state: String) -> Self {
+        ToolResult { input_required: Some((requests, state)), ..ToolResult::error("input required") }
     }
     pub fn to_json(&self) -> Value {
+        if let Some((requests, state)) = &self.input_required {
+            return json!({"resultType": "input_required", "inputRequests": requests, "requestState": state});
+        }
         let mut v = json!({"content": [{"type": "text", "text": self.text}], "isError": self.is_error});
         if let Some(s) = &self.structured {
             v["structuredContent"] = s.clone();

@@ -13,12 +13,17 @@ use serde_json::{json, Value};
 
 /// The tools behind the protocol (implemented by `crate::tools`).
 pub trait ToolHost {
-    fn list(&self) -> Vec<Value>;
-    /// `Err` only for protocol errors (unknown tool); tool failures are `is_error` results.
-    async fn call(&self, name: &str, arguments: &Value) -> Result<ToolResult, RpcError>;
+    fn list(&self, client: Client) -> Vec<Value>;
+    /// `Err` only for protocol errors (unknown tool, a `requestState` that fails its
+    /// checks); tool failures are `is_error` results.
+    async fn call(&self, name: &str, arguments: &Value, client: Client, retry: &Retry) -> Result<ToolResult, RpcError>;
     fn resource_templates(&self) -> Vec<Value>;
     /// One page of resources and the cursor of the next.
-    async fn list_resources(&self, cursor: Option<&str>) -> Result<(Vec<Value>, Option<String>), ResourceError>;
+    async fn list_resources(
+        &self,
+        cursor: Option<&str>,
+        client: Client,
+    ) -> Result<(Vec<Value>, Option<String>), ResourceError>;
     /// The `contents` of a resource.
     async fn read_resource(&self, uri: &str) -> Result<Value, ResourceError>;
 }
@@ -51,7 +56,14 @@ pub struct Envelope {
     pub name: Option<String>,
     /// This server's public origin, for `websiteUrl`.
     pub origin: Option<String>,
+    /// `Mcp-Session-Id` (2025 eras): see [`APPS_SESSION`].
+    pub session: Option<String>,
 }
+
+/// The prefix of the session id handed to a 2025 client that declared MCP Apps support at
+/// `initialize`: the id is all the server remembers of it, so it carries that fact. Other
+/// clients get no session id.
+pub const APPS_SESSION: &str = "apps.";
 
 /// How a reply should be carried: `transport` maps these to HTTP statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +78,14 @@ pub enum Class {
 pub struct Reply {
     pub class: Class,
     pub body: Value,
+    /// A session id to hand back (`initialize` of an Apps-capable 2025 client).
+    pub session: Option<String>,
+}
+
+impl Reply {
+    fn new(class: Class, body: Value) -> Reply {
+        Reply { class, body, session: None }
+    }
 }
 
 pub struct ServerInfo {
@@ -122,7 +142,8 @@ fn server_info(env: &Envelope) -> Value {
 }
 
 fn capabilities() -> Value {
-    json!({"tools": {"listChanged": false}, "prompts": {"listChanged": false}, "resources": {"listChanged": false}, "completions": {}})
+    json!({"tools": {"listChanged": false}, "prompts": {"listChanged": false}, "resources": {"listChanged": false}, "completions": {},
+           "extensions": {UI_EXTENSION: {"mimeTypes": [UI_MIME]}}})
 }
 
 pub async fn handle(host: &impl ToolHost, id: &Value, method: &str, params: &Value, env: &Envelope) -> Reply {
@@ -137,7 +158,7 @@ pub async fn handle(host: &impl ToolHost, id: &Value, method: &str, params: &Val
 }
 
 fn reject(id: &Value, class: Class, e: RpcError) -> Reply {
-    Reply { class, body: failure(id, &e) }
+    Reply::new(class, failure(id, &e))
 }
 
 /// Header values that are not ASCII arrive as `=?base64?<b64>?=` (2026-07-28).
@@ -199,9 +220,11 @@ async fn modern(host: &impl ToolHost, id: &Value, method: &str, params: &Value, 
         }
     }
     let complete = |mut result: Value| {
-        result["resultType"] = json!("complete");
+        if result.get("resultType").is_none() {
+            result["resultType"] = json!("complete");
+        }
         result["_meta"] = json!({ META_SERVER_INFO: server_info(env) });
-        Reply { class: Class::Ok, body: success(id, result) }
+        Reply::new(Class::Ok, success(id, result))
     };
     match method {
         "server/discover" => complete(json!({
@@ -212,9 +235,11 @@ async fn modern(host: &impl ToolHost, id: &Value, method: &str, params: &Value, 
             "ttlMs": LIST_TTL_MS,
             "cacheScope": "public",
         })),
-        _ => match common(host, method, params, true).await {
+        _ => match common(host, method, params, Client::from_capabilities(caps.unwrap_or(&Value::Null), true), true)
+            .await
+        {
             Some(Ok(v)) => complete(v),
-            Some(Err(e)) => Reply { class: Class::Ok, body: failure(id, &e) },
+            Some(Err(e)) => Reply::new(Class::Ok, failure(id, &e)),
             None => reject(id, Class::NotFound, RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}"))),
         },
     }
@@ -233,33 +258,49 @@ async fn legacy(host: &impl ToolHost, id: &Value, method: &str, params: &Value, 
             }
         }
     }
-    let ok = |result: Value| Reply { class: Class::Ok, body: success(id, result) };
+    let ok = |result: Value| Reply::new(Class::Ok, success(id, result));
     match method {
         "initialize" => {
             let requested = params.get("protocolVersion").and_then(Value::as_str).unwrap_or(LEGACY_DEFAULT);
             let version = if LEGACY_VERSIONS.contains(&requested) { requested } else { LEGACY_VERSIONS[0] };
-            ok(json!({
+            let mut reply = ok(json!({
                 "protocolVersion": version,
                 "capabilities": capabilities(),
                 "serverInfo": server_info(env),
                 "instructions": INFO.instructions,
-            }))
+            }));
+            let client = Client::from_capabilities(params.get("capabilities").unwrap_or(&Value::Null), false);
+            if client.apps {
+                reply.session = crate::core::crypto::random_token().ok().map(|r| format!("{APPS_SESSION}{r}"));
+            }
+            reply
         }
         "ping" => ok(json!({})),
-        _ => match common(host, method, params, false).await {
+        _ => match common(host, method, params, legacy_client(env), false).await {
             Some(Ok(v)) => ok(v),
-            Some(Err(e)) => Reply { class: Class::Ok, body: failure(id, &e) },
-            None => Reply {
-                class: Class::Ok,
-                body: failure(id, &RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}"))),
-            },
+            Some(Err(e)) => Reply::new(Class::Ok, failure(id, &e)),
+            None => Reply::new(
+                Class::Ok,
+                failure(id, &RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}"))),
+            ),
         },
     }
 }
 
-/// The methods both eras share. `modern` adds the 2026-07-28 caching hints and picks the
-/// era's resource-not-found code. `None`: not a method of ours.
-async fn common(host: &impl ToolHost, method: &str, params: &Value, modern: bool) -> Option<Result<Value, RpcError>> {
+/// What a 2025 client declared at `initialize`, as its session id remembers it.
+fn legacy_client(env: &Envelope) -> Client {
+    Client { apps: env.session.as_deref().is_some_and(|s| s.starts_with(APPS_SESSION)), ..Client::default() }
+}
+
+/// The methods both eras share. `modern` adds the 2026-07-28 caching hints, picks the era's
+/// resource-not-found code and reads retries. `None`: not a method of ours.
+async fn common(
+    host: &impl ToolHost,
+    method: &str,
+    params: &Value,
+    client: Client,
+    modern: bool,
+) -> Option<Result<Value, RpcError>> {
     let hints = |mut v: Value, ttl: u64, scope: &str| {
         if modern {
             v["ttlMs"] = json!(ttl);
@@ -268,8 +309,8 @@ async fn common(host: &impl ToolHost, method: &str, params: &Value, modern: bool
         v
     };
     Some(match method {
-        "tools/list" => Ok(hints(json!({"tools": host.list()}), LIST_TTL_MS, "public")),
-        "tools/call" => call_tool(host, params).await,
+        "tools/list" => Ok(hints(json!({"tools": host.list(client)}), LIST_TTL_MS, "public")),
+        "tools/call" => call_tool(host, params, client, modern).await,
         "prompts/list" => Ok(hints(json!({"prompts": prompts::list()}), LIST_TTL_MS, "public")),
         "prompts/get" => prompts::get(
             params.get("name").and_then(Value::as_str).unwrap_or(""),
@@ -279,7 +320,7 @@ async fn common(host: &impl ToolHost, method: &str, params: &Value, modern: bool
         "resources/templates/list" => {
             Ok(hints(json!({"resourceTemplates": host.resource_templates()}), LIST_TTL_MS, "public"))
         }
-        "resources/list" => match host.list_resources(params.get("cursor").and_then(Value::as_str)).await {
+        "resources/list" => match host.list_resources(params.get("cursor").and_then(Value::as_str), client).await {
             Ok((resources, next)) => {
                 let mut r = json!({"resources": resources});
                 if let Some(n) = next {
@@ -300,7 +341,7 @@ async fn common(host: &impl ToolHost, method: &str, params: &Value, modern: bool
     })
 }
 
-async fn call_tool(host: &impl ToolHost, params: &Value) -> Result<Value, RpcError> {
+async fn call_tool(host: &impl ToolHost, params: &Value, client: Client, modern: bool) -> Result<Value, RpcError> {
     let Some(name) = params.get("name").and_then(Value::as_str) else {
         return Err(RpcError::new(INVALID_PARAMS, "tools/call needs a tool name"));
     };
@@ -309,7 +350,16 @@ async fn call_tool(host: &impl ToolHost, params: &Value) -> Result<Value, RpcErr
     if !args.is_object() {
         return Err(RpcError::new(INVALID_PARAMS, "arguments must be an object"));
     }
-    Ok(host.call(name, args).await?.to_json())
+    // Only a 2026-07-28 request can be the retry of an `input_required` result.
+    let retry = if modern {
+        Retry {
+            input_responses: params.get("inputResponses").filter(|v| v.is_object()).cloned(),
+            request_state: params.get("requestState").and_then(Value::as_str).map(str::to_string),
+        }
+    } else {
+        Retry::default()
+    };
+    Ok(host.call(name, args, client, &retry).await?.to_json())
 }
 
 #[cfg(test)]
@@ -319,10 +369,10 @@ mod tests {
 
     struct Echo;
     impl ToolHost for Echo {
-        fn list(&self) -> Vec<Value> {
+        fn list(&self, _: Client) -> Vec<Value> {
             vec![json!({"name": "echo", "inputSchema": {"type": "object"}})]
         }
-        async fn call(&self, name: &str, args: &Value) -> Result<ToolResult, RpcError> {
+        async fn call(&self, name: &str, args: &Value, _: Client, _: &Retry) -> Result<ToolResult, RpcError> {
             match name {
                 "echo" => Ok(ToolResult::ok("echoed", json!({"args": args}))),
                 _ => Err(RpcError::new(INVALID_PARAMS, "Unknown tool")),
@@ -331,7 +381,11 @@ mod tests {
         fn resource_templates(&self) -> Vec<Value> {
             vec![]
         }
-        async fn list_resources(&self, _: Option<&str>) -> Result<(Vec<Value>, Option<String>), ResourceError> {
+        async fn list_resources(
+            &self,
+            _: Option<&str>,
+            _: Client,
+        ) -> Result<(Vec<Value>, Option<String>), ResourceError> {
             Ok((vec![], None))
         }
         async fn read_resource(&self, uri: &str) -> Result<Value, ResourceError> {
@@ -360,6 +414,7 @@ mod tests {
             method: Some(method.into()),
             name: name.map(str::to_string),
             origin: None,
+            session: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Streamable HTTP, stateless: one POST carries one JSON-RPC message and gets one JSON
-//! answer. No sessions are minted; `GET` (server streams) is not offered.
+//! answer. Nothing is kept between requests; the one session id ever minted only carries a
+//! 2025 client's MCP Apps support (`server::APPS_SESSION`). `GET` (server streams) is not offered.
 
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::mcp::model::{self, RpcError};
@@ -64,6 +65,7 @@ pub fn envelope(req: &HttpRequest) -> Envelope {
         method: req.header("mcp-method").map(|s| s.trim().to_string()),
         name: req.header("mcp-name").map(|s| s.trim().to_string()),
         origin: Some(req.origin()),
+        session: req.header("mcp-session-id").map(|s| s.trim().to_string()),
     }
 }
 
@@ -83,7 +85,11 @@ pub fn to_http(reply: Reply) -> HttpResponse {
         Class::Rejected => 400,
         Class::NotFound => 404,
     };
-    HttpResponse::json(status, &reply.body)
+    let resp = HttpResponse::json(status, &reply.body);
+    match reply.session {
+        Some(id) => resp.with_header("mcp-session-id", id),
+        None => resp,
+    }
 }
 
 pub fn method_not_allowed() -> HttpResponse {

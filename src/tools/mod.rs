@@ -14,11 +14,12 @@ pub mod playlists;
 pub mod profile;
 pub mod resources;
 pub mod search;
+pub mod ui;
 
 use crate::app::Ctx;
 use crate::core::capability::{Capabilities, Capability};
 use crate::core::platform::Platform;
-use crate::mcp::model::{RpcError, ToolResult, INVALID_PARAMS};
+use crate::mcp::model::{Client, Retry, RpcError, ToolResult, INVALID_PARAMS};
 use crate::mcp::server::{ResourceError, ToolHost};
 use crate::oauth::bearer::Principal;
 use crate::spotify::session::SpotifySession;
@@ -36,6 +37,9 @@ pub struct Toolbox<'a, P: Platform> {
     needs: Cell<&'static [&'static str]>,
     /// Warnings of the Spotify sessions, for the request log.
     pub warnings: std::cell::RefCell<Vec<&'static str>>,
+    /// What the client of the current call declared, and the answers its retry carries.
+    client: Cell<Client>,
+    retry: std::cell::RefCell<Retry>,
 }
 
 /// The Spotify scopes each tool needs; sign-in asks for those of the granted capabilities
@@ -64,7 +68,18 @@ impl<'a, P: Platform> Toolbox<'a, P> {
             spotify_calls: Cell::new(0),
             needs: Cell::new(&[]),
             warnings: std::cell::RefCell::new(Vec::new()),
+            client: Cell::new(Client::default()),
+            retry: Default::default(),
         }
+    }
+
+    pub fn client(&self) -> Client {
+        self.client.get()
+    }
+
+    /// The answers of the retry being served (2026-07-28), if it is one.
+    pub fn retry(&self) -> std::cell::Ref<'_, Retry> {
+        self.retry.borrow()
     }
 
     /// Narrows the scopes the current call needs (a tool whose need depends on its arguments).
@@ -143,44 +158,61 @@ pub fn capability_of(name: &str) -> Option<Option<Capability>> {
 }
 
 /// The tools a grant of `granted` may see: the always-on ones and those of each granted
-/// capability, in list order. Built once per isolate per set.
-pub fn definitions_for(granted: Capabilities) -> Vec<Value> {
-    static LISTS: [OnceLock<Vec<Value>>; 8] = [const { OnceLock::new() }; 8];
-    LISTS[granted.index()]
+/// capability, in list order; for a client that renders MCP Apps, with their views. Built
+/// once per isolate per set.
+pub fn definitions_for(granted: Capabilities, client: Client) -> Vec<Value> {
+    static LISTS: [OnceLock<Vec<Value>>; 16] = [const { OnceLock::new() }; 16];
+    LISTS[granted.index() * 2 + usize::from(client.apps)]
         .get_or_init(|| {
-            catalogue().iter().filter(|(c, _)| c.is_none_or(|c| granted.contains(c))).map(|(_, d)| d.clone()).collect()
+            catalogue()
+                .iter()
+                .filter(|(c, _)| c.is_none_or(|c| granted.contains(c)))
+                .map(|(_, d)| if client.apps { ui::with_view(d.clone()) } else { d.clone() })
+                .collect()
         })
         .clone()
 }
 
-/// Every tool.
+/// Every tool, as a client without MCP Apps sees it.
 pub fn definitions() -> Vec<Value> {
-    definitions_for(Capabilities::ALL)
+    definitions_for(Capabilities::ALL, Client::default())
 }
 
 impl<P: Platform> ToolHost for Toolbox<'_, P> {
-    fn list(&self) -> Vec<Value> {
-        definitions_for(self.capabilities())
+    fn list(&self, client: Client) -> Vec<Value> {
+        definitions_for(self.capabilities(), client)
     }
 
     fn resource_templates(&self) -> Vec<Value> {
         resources::templates()
     }
 
-    async fn list_resources(&self, cursor: Option<&str>) -> Result<(Vec<Value>, Option<String>), ResourceError> {
+    async fn list_resources(
+        &self,
+        cursor: Option<&str>,
+        client: Client,
+    ) -> Result<(Vec<Value>, Option<String>), ResourceError> {
+        // The views come first, on the first page only.
+        let views = if cursor.is_none() { ui::resources(client) } else { Vec::new() };
         if !self.capabilities().contains(Capability::Playlists) {
-            // The listed resources are the caller's playlists: none without that capability.
-            return Ok((Vec::new(), None));
+            // The other resources are the caller's playlists: none without that capability.
+            return Ok((views, None));
         }
         self.needs.set(&["playlist-read-private"]);
-        resources::list(self, cursor).await
+        let (playlists, next) = resources::list(self, cursor).await?;
+        Ok((views.into_iter().chain(playlists).collect(), next))
     }
 
     async fn read_resource(&self, uri: &str) -> Result<Value, ResourceError> {
+        if let Some(view) = ui::read(self.ctx.platform, uri).await {
+            return view;
+        }
         resources::read(self, uri).await
     }
 
-    async fn call(&self, name: &str, args: &Value) -> Result<ToolResult, RpcError> {
+    async fn call(&self, name: &str, args: &Value, client: Client, retry: &Retry) -> Result<ToolResult, RpcError> {
+        self.client.set(client);
+        *self.retry.borrow_mut() = retry.clone();
         self.needs.set(scopes_for(name));
         let result = match capability_of(name) {
             None => return Err(RpcError::new(INVALID_PARAMS, format!("Unknown tool: {name}"))),
@@ -290,11 +322,11 @@ mod tests {
         }
         eprintln!(
             "  always on: {} tools, {} bytes",
-            definitions_for(Capabilities::NONE).len(),
-            compact_size(&definitions_for(Capabilities::NONE))
+            definitions_for(Capabilities::NONE, Client::default()).len(),
+            compact_size(&definitions_for(Capabilities::NONE, Client::default()))
         );
         for c in Capability::ALL {
-            let only = definitions_for(Capabilities::NONE.with(c));
+            let only = definitions_for(Capabilities::NONE.with(c), Client::default());
             eprintln!("  only {:<9}: {} tools, {} bytes", c.name(), only.len(), compact_size(&only));
         }
         assert!(all.len() <= 24, "{} tools", all.len());
@@ -330,7 +362,7 @@ mod tests {
 
     #[test]
     fn lists_follow_the_granted_capabilities() {
-        let none = definitions_for(Capabilities::NONE);
+        let none = definitions_for(Capabilities::NONE, Client::default());
         let names = |defs: &[Value]| defs.iter().map(|d| d["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
         assert_eq!(
             names(&none),
@@ -347,7 +379,7 @@ mod tests {
         );
         let mut total = none.len();
         for c in Capability::ALL {
-            let only = definitions_for(Capabilities::NONE.with(c));
+            let only = definitions_for(Capabilities::NONE.with(c), Client::default());
             for d in &only {
                 let name = d["name"].as_str().unwrap();
                 let cap = capability_of(name).unwrap();
@@ -358,10 +390,10 @@ mod tests {
         assert_eq!(total, definitions().len(), "every tool belongs to one capability or none");
         // Same order whatever the set, and the same answer twice (cached).
         let pl = Capabilities::NONE.with(Capability::Playback).with(Capability::Playlists);
-        let sub = names(&definitions_for(pl));
+        let sub = names(&definitions_for(pl, Client::default()));
         let all = names(&definitions());
         assert_eq!(sub, all.iter().filter(|n| sub.contains(n)).cloned().collect::<Vec<_>>());
-        assert_eq!(definitions_for(pl), definitions_for(pl));
+        assert_eq!(definitions_for(pl, Client::default()), definitions_for(pl, Client::default()));
         assert_eq!(capability_of("control_playback"), Some(Some(Capability::Playback)));
         assert_eq!(capability_of("get_library"), Some(Some(Capability::Library)));
         assert_eq!(capability_of("edit_playlist_items"), Some(Some(Capability::Playlists)));
