@@ -101,9 +101,14 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-/// Only Spotify's image host is allowed by the resource's CSP; anything else would be a
-/// broken image, so it is treated as no image.
-const IMAGE_ORIGIN = "https://i.scdn.co/";
+/// Spotify's image hosts, the only ones the resource's CSP allows (src/tools/ui.rs,
+/// IMAGE_ORIGINS); an image from anywhere else would be blocked, so it counts as none.
+const IMAGE_ORIGINS = [
+  "https://i.scdn.co/",
+  "https://mosaic.scdn.co/",
+  "https://image-cdn-ak.spotifycdn.com/",
+  "https://image-cdn-fa.spotifycdn.com/",
+];
 
 function firstUrl(v: unknown): string | undefined {
   if (typeof v === "string") return v;
@@ -124,7 +129,7 @@ export function imageOf(item: Record<string, unknown> | null | undefined): strin
   if (!item) return undefined;
   const album = item.album && typeof item.album === "object" ? item.album : undefined;
   const url = firstUrl(item.image) ?? firstUrl(item.image_url) ?? firstUrl(item.images) ?? firstUrl(album);
-  return url && url.startsWith(IMAGE_ORIGIN) ? url : undefined;
+  return url && IMAGE_ORIGINS.some((o) => url.startsWith(o)) ? url : undefined;
 }
 
 /// A cover, or a neutral tile when there is none or it fails to load. Decorative (the
