@@ -291,6 +291,21 @@ try {
   await shoot('ui-list-dark.png');
   await fitsWidth('list', 320);
 
+  // An album from get_item: its tracks, each played in the album's context.
+  const albumUri = 'spotify:album:6i6folBtxKV28WX3msQ4FE';
+  const album = await tool('get_item', { uri: albumUri });
+  const albumTracks = album.structuredContent?.tracks ?? [];
+  check(!album.isError && albumTracks.length >= 3, 'get_item gives an album with tracks', JSON.stringify(album).slice(0, 300));
+  await mount('list', 'get_item', { uri: albumUri }, album);
+  await frame.locator('h1.title', { hasText: album.structuredContent.name }).waitFor({ timeout: 10000 });
+  const albumTitles = await frame.locator('.row-title').allTextContents();
+  check(JSON.stringify(albumTitles) === JSON.stringify(albumTracks.map((t) => t.name)), 'the album view lists its tracks', JSON.stringify(albumTitles));
+  const third = albumTracks[2];
+  await frame.getByRole('button', { name: `Play ${third.name}`, exact: true }).click();
+  await frame.locator('#status', { hasText: `Now playing: ${third.name}` }).waitFor({ timeout: 10000 });
+  const inAlbum = await playback();
+  check(inAlbum.track?.uri === third.uri && inAlbum.context_uri === albumUri, `Play on the album's third row plays "${third.name}" in the album`, JSON.stringify(inAlbum));
+
   // An empty result and a tool error, as the real tools give them.
   const none = await tool('search', { query: 'zzzqqxnothing', types: ['track'] });
   await mount('list', 'search', {}, none);
