@@ -40,5 +40,6 @@ fn player_and_list_views_in_headless_chromium() {
     for shot in ["ui-player-light.png", "ui-player-dark.png", "ui-list-light.png", "ui-list-dark.png"] {
         assert!(artifacts.join(shot).exists(), "{shot} missing");
     }
+    // The README's screenshot (refreshed with UPDATE_DOCS_SCREENSHOT=1).
     assert!(root().join("docs/player.png").exists());
 }

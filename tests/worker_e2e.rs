@@ -528,6 +528,9 @@ fn conformance_2026_07_28_server_scenarios() {
             "http-custom-header-server-validation",
             "dns-rebinding-protection",
             "sep-2164-resource-not-found",
+            // The one input-required-result scenario that needs none of the CLI's fixture
+            // tools: no InputRequiredResult on tools/list or prompts/list.
+            "input-required-result-unsupported-methods",
         ],
         &[],
     );

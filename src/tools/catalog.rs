@@ -54,15 +54,24 @@ pub fn get_item_definition() -> Value {
 }
 
 fn compact_episode(e: &Value) -> Value {
-    json!({"id": e["id"], "uri": e["uri"], "name": e["name"], "duration_ms": e["duration_ms"], "release_date": e["release_date"], "show": e["show"]["name"]})
+    crate::tools::with_cover(
+        json!({"id": e["id"], "uri": e["uri"], "name": e["name"], "duration_ms": e["duration_ms"], "release_date": e["release_date"], "show": e["show"]["name"]}),
+        &e["images"],
+    )
 }
 
 fn compact_show(s: &Value) -> Value {
-    json!({"id": s["id"], "uri": s["uri"], "name": s["name"], "total_episodes": s["total_episodes"]})
+    crate::tools::with_cover(
+        json!({"id": s["id"], "uri": s["uri"], "name": s["name"], "total_episodes": s["total_episodes"]}),
+        &s["images"],
+    )
 }
 
 fn compact_playlist(p: &Value) -> Value {
-    json!({"id": p["id"], "uri": p["uri"], "name": p["name"], "owner": p["owner"]["display_name"]})
+    crate::tools::with_cover(
+        json!({"id": p["id"], "uri": p["uri"], "name": p["name"], "owner": p["owner"]["display_name"]}),
+        &p["images"],
+    )
 }
 
 /// The compact form of any catalogue item (what tools and resources return).

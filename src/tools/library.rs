@@ -130,13 +130,16 @@ pub fn definitions() -> Vec<Value> {
 }
 
 pub fn compact_album(a: &Value) -> Value {
-    json!({"id": a["id"], "uri": a["uri"], "name": a["name"],
+    crate::tools::with_cover(
+        json!({"id": a["id"], "uri": a["uri"], "name": a["name"],
            "artists": a["artists"].as_array().map(|x| x.iter().filter_map(|y| y["name"].as_str()).collect::<Vec<_>>()).unwrap_or_default(),
-           "release_date": a["release_date"], "total_tracks": a["total_tracks"]})
+           "release_date": a["release_date"], "total_tracks": a["total_tracks"]}),
+        &a["images"],
+    )
 }
 
 pub fn compact_artist(a: &Value) -> Value {
-    let mut out = json!({"id": a["id"], "uri": a["uri"], "name": a["name"]});
+    let mut out = crate::tools::with_cover(json!({"id": a["id"], "uri": a["uri"], "name": a["name"]}), &a["images"]);
     if let Some(g) = a["genres"].as_array().filter(|g| !g.is_empty()) {
         out["genres"] = json!(g.iter().take(5).collect::<Vec<_>>());
     }

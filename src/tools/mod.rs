@@ -261,6 +261,25 @@ impl<P: Platform> ToolHost for Toolbox<'_, P> {
     }
 }
 
+/// The cover to show for an item: the smallest of Spotify's images at least 64 px wide
+/// (lists are largest first), for the MCP Apps views. `None` without images.
+pub fn cover(images: &Value) -> Option<&str> {
+    let all = images.as_array()?;
+    all.iter()
+        .rev()
+        .find(|i| i["width"].as_u64().is_none_or(|w| w >= 64))
+        .or(all.first())
+        .and_then(|i| i["url"].as_str())
+}
+
+/// `item` with its cover as `image`, when it has one.
+pub fn with_cover(mut item: Value, images: &Value) -> Value {
+    if let Some(url) = cover(images) {
+        item["image"] = json!(url);
+    }
+    item
+}
+
 /// An object schema that forbids unknown properties (models then learn from the error).
 pub fn object_schema(properties: Value, required: &[&str]) -> Value {
     let mut schema = json!({"type": "object", "properties": properties, "additionalProperties": false});
@@ -323,6 +342,21 @@ pub fn check_applies(args: &Value, key: &str, mode: &str, takes: &[&str]) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cover_is_the_smallest_image_still_64_px_wide() {
+        let images = json!([
+            {"url": "https://i.scdn.co/image/640", "width": 640},
+            {"url": "https://i.scdn.co/image/300", "width": 300},
+            {"url": "https://i.scdn.co/image/64", "width": 64},
+            {"url": "https://i.scdn.co/image/32", "width": 32}
+        ]);
+        assert_eq!(cover(&images), Some("https://i.scdn.co/image/64"));
+        assert_eq!(cover(&json!([{"url": "https://mosaic.scdn.co/x"}])), Some("https://mosaic.scdn.co/x"), "no width");
+        assert_eq!(cover(&json!([{"url": "https://i.scdn.co/s", "width": 16}])), Some("https://i.scdn.co/s"));
+        assert_eq!(cover(&json!([])), None);
+        assert_eq!(with_cover(json!({"name": "x"}), &Value::Null), json!({"name": "x"}));
+    }
 
     fn compact_size(defs: &[Value]) -> usize {
         serde_json::to_string(defs).unwrap().len()

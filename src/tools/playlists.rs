@@ -99,8 +99,11 @@ pub fn definitions() -> Vec<Value> {
 }
 
 pub fn compact_playlist(p: &Value) -> Value {
-    json!({"id": p["id"], "uri": p["uri"], "name": p["name"], "owner": p["owner"]["display_name"].as_str().or(p["owner"]["id"].as_str()),
-           "public": p["public"], "collaborative": p["collaborative"], "items": p["items"]["total"].as_u64().or(p["tracks"]["total"].as_u64())})
+    crate::tools::with_cover(
+        json!({"id": p["id"], "uri": p["uri"], "name": p["name"], "owner": p["owner"]["display_name"].as_str().or(p["owner"]["id"].as_str()),
+           "public": p["public"], "collaborative": p["collaborative"], "items": p["items"]["total"].as_u64().or(p["tracks"]["total"].as_u64())}),
+        &p["images"],
+    )
 }
 
 pub fn compact_item(entry: &Value) -> Value {

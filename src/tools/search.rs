@@ -44,13 +44,16 @@ fn duration(ms: u64) -> String {
 pub fn compact_track(t: &Value) -> Value {
     let artists: Vec<&str> =
         t["artists"].as_array().map(|a| a.iter().filter_map(|x| x["name"].as_str()).collect()).unwrap_or_default();
-    json!({
-        "id": t["id"], "uri": t["uri"], "name": t["name"], "artists": artists,
-        "album": t["album"]["name"].as_str().unwrap_or(""),
-        "duration_ms": t["duration_ms"].as_u64().unwrap_or(0),
-        "explicit": t["explicit"].as_bool().unwrap_or(false),
-        "url": t["external_urls"]["spotify"].as_str().unwrap_or(""),
-    })
+    crate::tools::with_cover(
+        json!({
+            "id": t["id"], "uri": t["uri"], "name": t["name"], "artists": artists,
+            "album": t["album"]["name"].as_str().unwrap_or(""),
+            "duration_ms": t["duration_ms"].as_u64().unwrap_or(0),
+            "explicit": t["explicit"].as_bool().unwrap_or(false),
+            "url": t["external_urls"]["spotify"].as_str().unwrap_or(""),
+        }),
+        &t["album"]["images"],
+    )
 }
 
 /// Validated arguments of a search, shared by `search_tracks` and `search`.
