@@ -53,7 +53,7 @@ pub fn needs_question<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> bool {
 }
 
 /// The digest of a call's arguments, `confirm` aside, independent of key order.
-fn digest(tool: &str, args: &Value) -> String {
+pub fn digest(tool: &str, args: &Value) -> String {
     fn canonical(v: &Value) -> Value {
         match v {
             Value::Object(o) => {

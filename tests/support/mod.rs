@@ -490,8 +490,13 @@ pub fn mcp_legacy(stack: &Stack, token: &str, method: &str, params: Value) -> Re
 }
 
 /// One MCP request in the 2026-07-28 style (`_meta` and the matching headers).
-pub fn mcp_modern(stack: &Stack, token: &str, method: &str, mut params: Value) -> Resp {
-    params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+pub fn mcp_modern(stack: &Stack, token: &str, method: &str, params: Value) -> Resp {
+    mcp_modern_with(stack, token, method, params, json!({}))
+}
+
+/// A 2026-07-28 request whose client declares `caps`.
+pub fn mcp_modern_with(stack: &Stack, token: &str, method: &str, mut params: Value, caps: Value) -> Resp {
+    params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": caps});
     let auth = format!("Bearer {token}");
     // Mcp-Name carries params.name (tools/call, prompts/get) or params.uri (resources/read).
     let name = params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str).map(str::to_string);
