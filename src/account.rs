@@ -2,7 +2,7 @@
 //! the MCP clients a person authorized, revoking any of them, and deleting all of their data.
 //! The session is a sealed cookie (no KV write); every form carries a token derived from it.
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;
 use crate::core::sealed::{self, Purpose};

@@ -1,46 +1,14 @@
 //! The router: one function from an [`HttpRequest`] to an [`HttpResponse`], the same on
 //! the host (tests) and in the Worker. Every path answers with a well-formed body.
 
+use crate::context::Ctx;
 use crate::core::config::{Config, ConfigProblem, EnvSource};
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::{Limiter, Platform};
-use crate::core::store::Store;
 use crate::mcp::{server, transport};
 use crate::oauth::{bearer, clients, flow, metadata, revoke, token};
-use crate::spotify::SpotifyApi;
 use crate::tools::Toolbox;
 use serde_json::json;
-
-/// What one request may use: the platform, the configuration and our public origin.
-pub struct Ctx<'a, P: Platform> {
-    pub platform: &'a P,
-    pub config: &'a Config,
-    /// `scheme://host[:port]` the client used: issuer, resource and callback derive from it.
-    pub origin: String,
-}
-
-impl<'a, P: Platform> Ctx<'a, P> {
-    pub fn now(&self) -> u64 {
-        self.platform.now_secs()
-    }
-    pub fn mcp_url(&self) -> String {
-        format!("{}/mcp", self.origin)
-    }
-    pub fn store(&self) -> Store<'a, P> {
-        Store::new(self.platform, &self.config.master_key)
-    }
-    pub fn spotify(&self) -> SpotifyApi<'a, P> {
-        SpotifyApi::new(self.platform, self.config)
-    }
-    pub fn spotify_redirect_uri(&self) -> String {
-        self.config.spotify_redirect_uri(&self.origin)
-    }
-    /// A Worker served on loopback is `wrangler dev`: only then may client metadata
-    /// documents be fetched over plain http from loopback.
-    pub fn is_local_run(&self) -> bool {
-        url::Url::parse(&self.origin).map(|u| clients::is_loopback_host(&u)).unwrap_or(false)
-    }
-}
 
 /// One line per request for `wrangler tail`: no tokens, no ids, only a hash prefix of the user.
 #[derive(Debug, Default, Clone)]
@@ -319,6 +287,7 @@ mod tests {
     use super::*;
     use crate::core::capability::Capabilities;
     use crate::core::crypto::pkce_s256;
+    use crate::core::store::Store;
     use crate::core::testing::{emulator_env, TestPlatform};
     use futures::executor::block_on;
     use serde_json::Value;

@@ -18,7 +18,7 @@
 //! A limiter that is not bound allows everything (`/health` says so); one that fails allows
 //! the request too: fair use must never take the server down.
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::{Limiter, Platform};
 use crate::mcp::model::{self, Client, Retry, RpcError, ToolResult};

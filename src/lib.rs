@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod app;
+pub mod context;
 pub mod core;
 pub mod fair_use;
 pub mod mcp;

@@ -18,7 +18,8 @@
 //! obtained (see [`Fixture::placeholders`]), so mutations start from requests that pass
 //! authentication and reach the code behind it.
 
-use spotify_mcp_edge::app::{self, Ctx};
+use spotify_mcp_edge::app;
+use spotify_mcp_edge::context::Ctx;
 use spotify_mcp_edge::core::config::Config;
 use spotify_mcp_edge::core::crypto::{b64url, pkce_s256, Key};
 use spotify_mcp_edge::core::http::{HttpRequest, HttpResponse};

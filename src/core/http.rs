@@ -255,6 +255,16 @@ impl HttpResponse {
     }
 }
 
+pub fn is_loopback_host(u: &url::Url) -> bool {
+    match u.host() {
+        // `localhost.` is the same name, fully qualified.
+        Some(url::Host::Domain(d)) => d.strip_suffix('.').unwrap_or(d).eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! The resource-server check on `/mcp`: our own opaque token, audience-bound to this
 //! server's MCP URL. One KV read.
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::core::capability::Capabilities;
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;

@@ -4,7 +4,7 @@
 //! KV write and works at every edge location at once), or nothing for clients that
 //! already hold such an id.
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::core::crypto::{b64url, ct_eq};
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;
@@ -100,15 +100,7 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
 /// Refusing them would lock those clients out; each is specific to one vendor's app.
 const KNOWN_APP_SCHEMES: &[&str] = &["cursor", "vscode", "vscode-insiders", "windsurf", "claude", "zed"];
 
-pub fn is_loopback_host(u: &url::Url) -> bool {
-    match u.host() {
-        // `localhost.` is the same name, fully qualified.
-        Some(url::Host::Domain(d)) => d.strip_suffix('.').unwrap_or(d).eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
+pub use crate::core::http::is_loopback_host;
 
 /// Exact match, except that a loopback http redirect may use any port (RFC 8252 §7.3).
 pub fn redirect_matches(registered: &[String], given: &str) -> bool {

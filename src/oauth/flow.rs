@@ -12,7 +12,7 @@
 //! app. Spotify is asked only for the scopes the chosen capabilities need, plus those the
 //! person's existing link holds, so a narrower second client never takes scopes away.
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::core::capability::Capabilities;
 use crate::core::crypto::{b64url, ct_eq, pkce_s256, random_token, sha256};
 use crate::core::http::{HttpRequest, HttpResponse};

@@ -1,6 +1,6 @@
 //! Discovery documents: RFC 9728 (protected resource) and RFC 8414 (authorization server).
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::core::capability::Capabilities;
 use crate::core::http::HttpResponse;
 use crate::core::platform::Platform;

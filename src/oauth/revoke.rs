@@ -1,6 +1,6 @@
 //! `POST /revoke` (RFC 7009): an access token alone, or a refresh token with its grant.
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;
 use crate::core::store::{token_hash, StoreError};

@@ -1,6 +1,6 @@
 //! `POST /token`: authorization_code (PKCE S256) and refresh_token (rotating) grants.
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::core::capability::Capabilities;
 use crate::core::crypto::{ct_eq, pkce_s256, random_token};
 use crate::core::http::{HttpRequest, HttpResponse};

@@ -1,6 +1,6 @@
 //! Turning Spotify failures into messages a person can act on.
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::core::platform::Platform;
 use crate::core::secret::UserKey;
 use crate::mcp::model::ToolResult;

@@ -17,7 +17,7 @@ pub mod resources;
 pub mod search;
 pub mod ui;
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::core::capability::{Capabilities, Capability};
 use crate::core::platform::Platform;
 use crate::mcp::model::{Client, Retry, RpcError, ToolResult, INVALID_PARAMS};

@@ -1,0 +1,70 @@
+//! The request context: what one request may use, seen by every layer that serves it
+//! (the router, OAuth, the tools, the account pages). It sits below them all and above the
+//! core and the Spotify client it hands out, so no layer imports it back from the router.
+
+use crate::core::config::Config;
+use crate::core::http::is_loopback_host;
+use crate::core::platform::Platform;
+use crate::core::store::Store;
+use crate::spotify::SpotifyApi;
+
+/// What one request may use: the platform, the configuration and our public origin.
+pub struct Ctx<'a, P: Platform> {
+    pub platform: &'a P,
+    pub config: &'a Config,
+    /// `scheme://host[:port]` the client used: issuer, resource and callback derive from it.
+    pub origin: String,
+}
+
+impl<'a, P: Platform> Ctx<'a, P> {
+    pub fn now(&self) -> u64 {
+        self.platform.now_secs()
+    }
+    pub fn mcp_url(&self) -> String {
+        format!("{}/mcp", self.origin)
+    }
+    pub fn store(&self) -> Store<'a, P> {
+        Store::new(self.platform, &self.config.master_key)
+    }
+    pub fn spotify(&self) -> SpotifyApi<'a, P> {
+        SpotifyApi::new(self.platform, self.config)
+    }
+    pub fn spotify_redirect_uri(&self) -> String {
+        self.config.spotify_redirect_uri(&self.origin)
+    }
+    /// A Worker served on loopback is `wrangler dev`: only then may client metadata
+    /// documents be fetched over plain http from loopback.
+    pub fn is_local_run(&self) -> bool {
+        url::Url::parse(&self.origin).map(|u| is_loopback_host(&u)).unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Dependencies point one way: the router imports every layer, no layer imports the
+    /// router (only the runtime adapter above it does).
+    #[test]
+    fn no_layer_imports_the_router() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        walk(&src, &mut files);
+        assert!(files.len() > 20);
+        let needle = format!("crate::{}", "app");
+        let offenders: Vec<_> = files
+            .iter()
+            .filter(|f| !f.ends_with("app.rs") && !f.starts_with(src.join("edge")))
+            .filter(|f| std::fs::read_to_string(f).unwrap().contains(&needle))
+            .collect();
+        assert!(offenders.is_empty(), "{offenders:?}");
+    }
+}
