@@ -3,8 +3,7 @@
 // CPU time (utime + stime, from /proc) of every workerd process before and after each batch.
 // Usage: node bench/cpu.mjs <worker base URL> [N]   (scripts/bench.sh starts everything)
 import { readFileSync, readdirSync } from 'node:fs';
-import { signInWithBrowser } from '../tests/clients/browser.mjs';
-import { createHash, randomBytes } from 'node:crypto';
+import { signIn } from './signin.mjs';
 
 const [base, nArg] = process.argv.slice(2);
 const N = Number(nArg || 300);
@@ -24,21 +23,6 @@ function workerdCpuTicks() {
   return total;
 }
 
-async function token() {
-  const redirect = 'http://127.0.0.1:9/bench';
-  const reg = await (await fetch(`${base}/register`, { method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_name: 'bench', redirect_uris: [redirect], token_endpoint_auth_method: 'none' }) })).json();
-  const verifier = randomBytes(32).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const url = new URL(`${base}/authorize`);
-  Object.entries({ response_type: 'code', client_id: reg.client_id, redirect_uri: redirect, state: 's', code_challenge: challenge, code_challenge_method: 'S256' })
-    .forEach(([k, v]) => url.searchParams.set(k, v));
-  const back = await signInWithBrowser(url.toString(), 'bench-user');
-  const tok = await (await fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: back.searchParams.get('code'), redirect_uri: redirect, code_verifier: verifier, client_id: reg.client_id }) })).json();
-  return tok.access_token;
-}
-
 async function batch(label, access, body, path = '/mcp', expect = 200) {
   const headers = { authorization: `Bearer ${access}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
   const init = body === undefined ? { headers } : { method: 'POST', headers, body };
@@ -55,7 +39,7 @@ async function batch(label, access, body, path = '/mcp', expect = 200) {
   console.log(`${label}: ${N} requests, workerd CPU ${cpuMs.toFixed(0)} ms total = ${(cpuMs / N).toFixed(2)} ms/request; wall ${(wall / N).toFixed(2)} ms/request`);
 }
 
-const access = await token();
+const access = await signIn(base, 'bench-user');
 // Baselines: what workerd spends per request around the Worker (local proxy, routing), with no
 // KV and no outbound fetch, so the figures below can be read as "baseline + our work".
 await batch('baseline GET /health', access, undefined, '/health');

@@ -10,7 +10,7 @@ use crate::oauth::{bearer, clients, flow, metadata, revoke, token};
 use crate::tools::Toolbox;
 use serde_json::json;
 
-/// One line per request for `wrangler tail`: no tokens, no ids, only a hash prefix of the user.
+/// What a request's log line would say: no tokens, no ids, only a hash prefix of the user.
 #[derive(Debug, Default, Clone)]
 pub struct RequestLog {
     pub user: Option<String>,
@@ -18,6 +18,24 @@ pub struct RequestLog {
     pub rpc_method: Option<String>,
     /// Things an operator should know that did not fail the request (never a value).
     pub warnings: Vec<&'static str>,
+}
+
+impl RequestLog {
+    /// The line worth writing for a request answered with `status`, if any: when something
+    /// went wrong or was held back (warnings, a server error, a throttle). Method, path,
+    /// status and timing of every request come from Workers observability, which an
+    /// operator gets without a line of ours and without its cost on every request.
+    pub fn line(&self, status: u16) -> Option<serde_json::Value> {
+        if self.warnings.is_empty() && status < 500 && status != 429 {
+            return None;
+        }
+        let mut line =
+            json!({"status": status, "user": self.user, "rpc": self.rpc_method, "spotify_calls": self.spotify_calls});
+        if !self.warnings.is_empty() {
+            line["warnings"] = json!(self.warnings);
+        }
+        Some(line)
+    }
 }
 
 const CORS_PATHS: &[&str] = &["/mcp", "/token", "/register", "/revoke"];
@@ -132,8 +150,50 @@ fn not_found() -> HttpResponse {
     )
 }
 
-/// Entry point: configuration first (a broken one answers clearly on every route).
+/// The configuration of a deployment, or what is wrong with it. A runtime adapter parses it
+/// once per isolate (an isolate serves one deployment, whose variables do not change).
+pub type Configured<'a> = Result<&'a Config, &'a [ConfigProblem]>;
+
+/// Entry point, configuration read from `env` (tests and any adapter that does not keep it).
 pub async fn handle<P: Platform>(platform: &P, env: &dyn EnvSource, req: HttpRequest) -> (HttpResponse, RequestLog) {
+    let parsed = Config::from_env(env);
+    handle_configured(platform, parsed.as_ref().map_err(Vec::as_slice), req).await
+}
+
+/// What needs neither the body nor any I/O, answered before an adapter reads the body: the
+/// unauthenticated `/mcp` probe every client starts with (and every scanner sends), which
+/// must cost next to nothing. The same checks and answer as the full path; `None` for
+/// anything else.
+pub fn answer_before_body<P: Platform>(
+    platform: &P,
+    config: Configured<'_>,
+    req: &HttpRequest,
+) -> Option<HttpResponse> {
+    let config = config.ok()?;
+    if req.method != "POST" || req.url.path() != "/mcp" || bearer::has_bearer(req) {
+        return None;
+    }
+    let ctx = Ctx { platform, config, origin: req.origin() };
+    let resp = match admit(&ctx, req).or_else(|| mcp_precheck(&ctx, req)) {
+        Some(refused) => refused,
+        None => bearer::unauthorized(&ctx, None),
+    };
+    Some(cors(req, resp))
+}
+
+/// Plain http is served only on loopback (`wrangler dev`). Anything else is either an
+/// insecure request or a DNS-rebinding attempt on a local server (a foreign Host resolved to
+/// 127.0.0.1): OAuth needs TLS, and a rebound page must get nothing.
+fn admit<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> Option<HttpResponse> {
+    (req.url.scheme() == "http" && !ctx.is_local_run()).then(|| insecure(req))
+}
+
+/// Entry point: configuration first (a broken one answers clearly on every route).
+pub async fn handle_configured<P: Platform>(
+    platform: &P,
+    config: Configured<'_>,
+    req: HttpRequest,
+) -> (HttpResponse, RequestLog) {
     let mut log = RequestLog::default();
     if req.method == "OPTIONS" {
         return (cors(&req, preflight()), log);
@@ -142,11 +202,11 @@ pub async fn handle<P: Platform>(platform: &P, env: &dyn EnvSource, req: HttpReq
         // Adapters stop reading at the limit; this holds for any that hand over more.
         return (too_large(&req.method, req.url.path()), log);
     }
-    let config = match Config::from_env(env) {
+    let config = match config {
         Ok(c) => c,
         Err(problems) => {
             let resp = if req.url.path() == "/health" {
-                health(&problems, &[], crate::fair_use::unbound_warnings(platform))
+                health(problems, &[], crate::fair_use::unbound_warnings(platform))
             } else {
                 let names: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
                 HttpResponse::json(
@@ -157,12 +217,9 @@ pub async fn handle<P: Platform>(platform: &P, env: &dyn EnvSource, req: HttpReq
             return (resp, log);
         }
     };
-    let ctx = Ctx { platform, config: &config, origin: req.origin() };
-    if req.url.scheme() == "http" && !ctx.is_local_run() {
-        // Plain http is served only on loopback (`wrangler dev`). Anything else is either an
-        // insecure request or a DNS-rebinding attempt on a local server (a foreign Host
-        // resolved to 127.0.0.1): OAuth needs TLS, and a rebound page must get nothing.
-        return (insecure(&req), log);
+    let ctx = Ctx { platform, config, origin: req.origin() };
+    if let Some(refused) = admit(&ctx, &req) {
+        return (refused, log);
     }
     let resp = route(&ctx, &req, &mut log).await;
     (cors(&req, resp), log)
@@ -208,12 +265,17 @@ async fn route<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Reque
     }
 }
 
-async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut RequestLog) -> HttpResponse {
+/// The checks of `/mcp` before any token is looked at.
+fn mcp_precheck<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> Option<HttpResponse> {
     if let Err(r) = transport::check_origin(req, &ctx.origin) {
-        return r;
+        return Some(r);
     }
-    if req.method != "POST" {
-        return transport::method_not_allowed();
+    (req.method != "POST").then(transport::method_not_allowed)
+}
+
+async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut RequestLog) -> HttpResponse {
+    if let Some(refused) = mcp_precheck(ctx, req) {
+        return refused;
     }
     // Fair use is counted against the user the token names before the token is looked up,
     // so a throttled loop costs no KV read. Only a holder of one of that user's tokens
@@ -668,6 +730,65 @@ mod tests {
         next(rotate(other["refresh_token"].as_str().unwrap(), &other_client));
         h.platform.now_ms.set(h.platform.now_ms.get() + 86_400_000);
         next(rotate(&b_rt, &b_client));
+    }
+
+    #[test]
+    fn the_unauthenticated_probe_is_answered_before_the_body_exactly_as_the_full_path_would() {
+        let h = Harness::new();
+        let config = Config::from_env(&h.env).unwrap();
+        let request = |origin: Option<&str>, token: Option<&str>| {
+            let mut r = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/mcp")).unwrap())
+                .with_header("content-type", "application/json");
+            if let Some(o) = origin {
+                r = r.with_header("origin", o);
+            }
+            if let Some(t) = token {
+                r = r.with_header("authorization", format!("Bearer {t}"));
+            }
+            r.body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_vec();
+            r
+        };
+        let kv = &h.platform.kv;
+        for origin in [None, Some("https://evil.example")] {
+            kv.reset_counts();
+            let early = answer_before_body(&h.platform, Ok(&config), &request(origin, None)).expect("answered early");
+            assert_eq!((kv.reads.get(), kv.writes.get()), (0, 0));
+            let full = h.send(request(origin, None));
+            assert_eq!(
+                (early.status, &early.headers, &early.body),
+                (full.status, &full.headers, &full.body),
+                "{origin:?}"
+            );
+        }
+        assert_eq!(answer_before_body(&h.platform, Ok(&config), &request(None, None)).unwrap().status, 401);
+        assert!(
+            answer_before_body(&h.platform, Ok(&config), &request(None, Some("x.y"))).is_none(),
+            "a token is looked up"
+        );
+        let mut get = request(None, None);
+        get.method = "GET".into();
+        assert!(answer_before_body(&h.platform, Ok(&config), &get).is_none());
+        let problems = Config::from_env(&std::collections::HashMap::<String, String>::new()).unwrap_err();
+        assert!(
+            answer_before_body(&h.platform, Err(&problems), &request(None, None)).is_none(),
+            "a broken config says so"
+        );
+    }
+
+    #[test]
+    fn a_log_line_only_when_it_says_what_the_platform_cannot() {
+        let quiet = RequestLog {
+            user: Some("abcd1234".into()),
+            rpc_method: Some("tools/call".into()),
+            spotify_calls: 1,
+            ..Default::default()
+        };
+        assert_eq!(quiet.line(200), None);
+        assert_eq!(quiet.line(401), None);
+        assert_eq!(quiet.line(503).unwrap()["status"], 503);
+        assert_eq!(quiet.line(429).unwrap()["user"], "abcd1234");
+        let warned = RequestLog { warnings: vec!["spotify_link_not_stored"], ..quiet };
+        assert_eq!(warned.line(200).unwrap()["warnings"], json!(["spotify_link_not_stored"]));
     }
 
     const APPS: &str = "io.modelcontextprotocol/ui";

@@ -1,7 +1,8 @@
 //! The Worker adapter: binds the core's ports to workerd and converts requests and
 //! responses. The only module that names `worker` types; kept thin on purpose.
 
-use crate::core::config::EnvSource;
+use crate::app::RequestLog;
+use crate::core::config::{Config, ConfigProblem, EnvSource};
 use crate::core::http::{declared_length, read_limited, BodyError, HttpRequest, HttpResponse};
 use crate::core::platform::{Assets, Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
 use futures::future::{select, Either};
@@ -180,54 +181,79 @@ impl EnvSource for WorkerEnv<'_> {
     }
 }
 
-/// The request as the core sees it, its body read up to the route's limit (see
-/// [`crate::app::body_limit`]); `Err` is the answer to give without going further.
-async fn convert(mut req: Request) -> Result<HttpRequest, HttpResponse> {
-    let unreadable = |what: &str| crate::oauth::error(400, "invalid_request", &format!("unreadable request: {what}"));
+/// The request line and headers as the core sees them; the body comes later (`read_body`),
+/// when the router needs it.
+/// Also the most body the route takes.
+fn head(req: &Request) -> Result<(HttpRequest, usize), HttpResponse> {
     let url = req.url().map_err(|_| unreadable("URL"))?;
-    let method = req.method().to_string();
-    let mut request = HttpRequest::new(&method, url);
+    let mut request = HttpRequest::new(req.method().as_ref(), url);
     request.headers = req.headers().entries().collect();
+    let limit = crate::app::admit_body(&request.method, request.url.path(), request.content_length())?;
+    Ok((request, limit))
+}
+
+fn unreadable(what: &str) -> HttpResponse {
+    crate::oauth::error(400, "invalid_request", &format!("unreadable request: {what}"))
+}
+
+/// The body, read up to the route's limit (see [`crate::app::body_limit`], checked against
+/// a declared length by `head`).
+async fn read_body(mut req: Request, mut request: HttpRequest, limit: usize) -> Result<HttpRequest, HttpResponse> {
     if matches!(req.method(), Method::Get | Method::Head) {
         return Ok(request);
     }
-    let path = request.url.path().to_string();
-    let limit = crate::app::admit_body(&method, &path, request.content_length())?;
-    request.body = match req.stream() {
-        Ok(mut stream) => read_limited(&mut stream, limit).await.map_err(|e| match e {
-            // Dropping the stream cancels it: the rest of the upload is never read.
-            BodyError::TooLarge { .. } => crate::app::too_large(&method, &path),
-            BodyError::Read(_) => unreadable("body"),
-        })?,
-        Err(_) => Vec::new(), // no body
+    let too_large = || crate::app::too_large(&request.method, request.url.path());
+    request.body = if request.content_length().is_some() {
+        // A declared length within the limit: the runtime holds the body to it, so one read
+        // of the whole (a stream reader costs a promise and closures per chunk).
+        req.bytes().await.map_err(|_| unreadable("body"))?
+    } else {
+        match req.stream() {
+            Ok(mut stream) => read_limited(&mut stream, limit).await.map_err(|e| match e {
+                // Dropping the stream cancels it: the rest of the upload is never read.
+                BodyError::TooLarge { .. } => too_large(),
+                BodyError::Read(_) => unreadable("body"),
+            })?,
+            Err(_) => Vec::new(), // no body
+        }
     };
+    if request.body.len() > limit {
+        return Err(too_large());
+    }
     Ok(request)
+}
+
+thread_local! {
+    /// The configuration, parsed once per isolate: an isolate serves one deployment, whose
+    /// variables and secrets cannot change under it (a change is a new deployment).
+    static CONFIG: std::cell::OnceCell<std::rc::Rc<Result<Config, Vec<ConfigProblem>>>> =
+        const { std::cell::OnceCell::new() };
 }
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let started = Date::now().as_millis();
-    let (method, path) = (req.method().to_string(), req.path());
-    let (resp, log) = match convert(req).await {
-        Ok(request) => {
-            let platform = Platform {
-                kv: env.kv("TOKENS").ok(),
-                limiters: Limiter::ALL.map(|l| rate_limiter(&env, l)),
-                assets: env.assets("ASSETS").ok(),
-            };
-            crate::app::handle(&platform, &WorkerEnv(&env), request).await
-        }
-        Err(resp) => (resp, crate::app::RequestLog::default()),
+    let config = CONFIG.with(|c| c.get_or_init(|| std::rc::Rc::new(Config::from_env(&WorkerEnv(&env)))).clone());
+    let configured = config.as_ref().as_ref().map_err(Vec::as_slice);
+    let platform = Platform {
+        kv: env.kv("TOKENS").ok(),
+        limiters: Limiter::ALL.map(|l| rate_limiter(&env, l)),
+        assets: env.assets("ASSETS").ok(),
     };
-    let mut line = serde_json::json!({
-        "method": method, "route": path, "status": resp.status,
-        "ms": Date::now().as_millis().saturating_sub(started),
-        "user": log.user, "rpc": log.rpc_method, "spotify_calls": log.spotify_calls,
-    });
-    if !log.warnings.is_empty() {
-        line["warnings"] = serde_json::json!(log.warnings);
+    let (resp, log) = match head(&req) {
+        Err(resp) => (resp, RequestLog::default()),
+        Ok((request, limit)) => match crate::app::answer_before_body(&platform, configured, &request) {
+            Some(resp) => (resp, RequestLog::default()),
+            None => match read_body(req, request, limit).await {
+                Ok(request) => crate::app::handle_configured(&platform, configured, request).await,
+                Err(resp) => (resp, RequestLog::default()),
+            },
+        },
+    };
+    // Workers observability (wrangler.toml) records every request's method, path, status and
+    // time; our line adds only what it cannot know, when there is something to say.
+    if let Some(line) = log.line(resp.status) {
+        worker::console_log!("{line}");
     }
-    worker::console_log!("{line}");
     let headers = Headers::new();
     for (k, v) in &resp.headers {
         headers.append(k, v)?;

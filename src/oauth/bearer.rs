@@ -22,6 +22,11 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// Whether the request carries a bearer token at all (valid or not).
+pub fn has_bearer(req: &HttpRequest) -> bool {
+    bearer_token(req).is_some()
+}
+
 /// The user a bearer token names, read from the token itself (no KV): what fair use
 /// counts against before the token is looked up. Not proof of anything.
 pub fn claimed_user(req: &HttpRequest) -> Option<UserKey> {
