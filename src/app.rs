@@ -288,10 +288,32 @@ async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Request
             return crate::fair_use::mcp_throttled(req, wait).await;
         }
     }
-    let principal = match bearer::authenticate(ctx, req).await {
+    // A tool call reads the caller's Spotify link too: the user key is in the token, so both
+    // reads go out together (one KV round trip). The link is used only once the token holds;
+    // a message that does not parse is answered after authentication, as before.
+    let parsed = transport::check_post(req).and_then(|()| transport::parse(req));
+    let link_read = match (&parsed, bearer::claimed_user(req)) {
+        (Ok((_, method, params)), Some(uk)) if method == "tools/call" => params
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .filter(|name| crate::tools::reads_link(name))
+            .map(|_| uk),
+        _ => None,
+    };
+    let store = ctx.store();
+    let (principal, link) = futures::future::join(bearer::authenticate(ctx, req), async {
+        match &link_read {
+            Some(uk) => Some(store.get_link(uk).await),
+            None => None,
+        }
+    })
+    .await;
+    let principal = match principal {
         Ok(p) => p,
         Err(r) => return r,
     };
+    // The token's own user, not merely the one it claims (the same, for a valid token).
+    let link = link.filter(|_| link_read.as_ref() == Some(&principal.uk));
     log.user = Some(principal.uk.log_id().to_string());
     if !bearer::allowed(ctx, &principal.uk) {
         return crate::oauth::error(
@@ -300,10 +322,7 @@ async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Request
             "this Spotify account is no longer allowed on this server (ALLOWED_SPOTIFY_USERS)",
         );
     }
-    if let Err(r) = transport::check_post(req) {
-        return r;
-    }
-    let (id, method, params) = match transport::parse(req) {
+    let (id, method, params) = match parsed {
         Ok(m) => m,
         Err(r) => return r,
     };
@@ -311,7 +330,7 @@ async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Request
     if let Some(resp) = scope_challenge(ctx, &principal, &method, &params) {
         return resp;
     }
-    let toolbox = Toolbox::new(ctx, &principal);
+    let toolbox = Toolbox::new(ctx, &principal).with_link(link);
     let reply = server::handle(&toolbox, &id, &method, &params, &transport::envelope(req)).await;
     log.spotify_calls = toolbox.spotify_calls.get();
     log.warnings = toolbox.warnings.take();
@@ -538,9 +557,12 @@ mod tests {
         assert_eq!(h.mcp(&token, call.clone()).body_json().unwrap()["result"]["isError"], false);
         let kv = &h.platform.kv;
         kv.reset_counts();
+        kv.yield_on_get.set(true);
         let resp = h.mcp(&token, call.clone());
+        kv.yield_on_get.set(false);
         assert_eq!(resp.body_json().unwrap()["result"]["isError"], false);
         assert_eq!((kv.reads.get(), kv.writes.get(), kv.deletes.get()), (2, 0, 0), "tools/call budget");
+        assert_eq!(kv.round_trips.get(), 1, "the access token and the link are read together");
         kv.reset_counts();
         h.mcp(&token, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}));
         assert_eq!((kv.reads.get(), kv.writes.get()), (1, 0), "tools/list budget");
@@ -1228,7 +1250,9 @@ mod tests {
         assert!(
             challenge.contains("error=\"insufficient_scope\"") && challenge.contains("scope=\"playback playlists\"")
         );
-        assert_eq!((kv.reads.get(), kv.writes.get()), (1, 0), "refused after the token check, before anything else");
+        // The link was read together with the token (the grant's scope is known only from
+        // the token's record); nothing after the token check.
+        assert_eq!((kv.reads.get(), kv.writes.get()), (2, 0), "refused after the token check, before anything else");
     }
 
     #[test]

@@ -32,6 +32,15 @@ impl<'a, P: Platform> Ctx<'a, P> {
     pub fn spotify_redirect_uri(&self) -> String {
         self.config.spotify_redirect_uri(&self.origin)
     }
+    /// How long the consent page must have been shown before an approval counts: see
+    /// [`crate::core::config::CONSENT_MIN_DWELL_MS`]; `CONSENT_MIN_DWELL_MS` changes it on
+    /// loopback only.
+    pub fn consent_dwell_ms(&self) -> u64 {
+        match self.config.local_consent_dwell_ms {
+            Some(ms) if self.is_local_run() => ms,
+            _ => crate::core::config::CONSENT_MIN_DWELL_MS,
+        }
+    }
     /// A Worker served on loopback is `wrangler dev`: only then may client metadata
     /// documents be fetched over plain http from loopback.
     pub fn is_local_run(&self) -> bool {
@@ -41,6 +50,28 @@ impl<'a, P: Platform> Ctx<'a, P> {
 
 #[cfg(test)]
 mod tests {
+    use super::Ctx;
+    use crate::core::config::{Config, CONSENT_MIN_DWELL_MS};
+    use crate::core::testing::TestPlatform;
+
+    #[test]
+    fn the_consent_dwell_changes_on_loopback_only() {
+        let key = crate::core::crypto::b64url(&[3u8; 32]);
+        let env: std::collections::HashMap<String, String> =
+            [("TOKEN_ENCRYPTION_KEY", key.as_str()), ("CONSENT_MIN_DWELL_MS", "0")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let config = Config::from_env(&env).unwrap();
+        let platform = TestPlatform::default();
+        let at = |origin: &str| Ctx { platform: &platform, config: &config, origin: origin.into() }.consent_dwell_ms();
+        assert_eq!(at("http://127.0.0.1:8787"), 0, "wrangler dev: scripted sign-ins");
+        assert_eq!(at("https://mcp.example"), CONSENT_MIN_DWELL_MS, "deployed: always the full dwell");
+        let mut bad = env.clone();
+        bad.insert("CONSENT_MIN_DWELL_MS".into(), "soon".into());
+        assert_eq!(Config::from_env(&bad).unwrap_err()[0].variable, "CONSENT_MIN_DWELL_MS");
+    }
+
     /// Dependencies point one way: the router imports every layer, no layer imports the
     /// router (only the runtime adapter above it does).
     #[test]

@@ -8,6 +8,10 @@ use crate::core::secret::SpotifyClientSecret;
 
 pub const DEFAULT_ACCOUNTS_BASE: &str = "https://accounts.spotify.com";
 pub const DEFAULT_API_BASE: &str = "https://api.spotify.com";
+/// An approval must come at least this long after the consent page appeared. Double-
+/// clickjacking swaps our page in under the second click of a double-click a few tens of
+/// milliseconds after it appears; a person reading the page takes far longer.
+pub const CONSENT_MIN_DWELL_MS: u64 = 1000;
 /// A person signs in a few clients a day; a script driving the sign-in flow stops here.
 pub const DEFAULT_SIGN_INS_PER_DAY: u32 = 10;
 /// Three clients refreshing hourly all day (an access token lasts an hour).
@@ -52,6 +56,9 @@ pub struct Config {
     /// `REFRESHES_PER_DAY`): each sign-in costs 5 writes, each refresh of ours 5 and a delete.
     pub sign_ins_per_day: u32,
     pub refreshes_per_day: u32,
+    /// `CONSENT_MIN_DWELL_MS`, honoured only by a Worker on loopback (`wrangler dev`): scripted
+    /// sign-ins (benchmarks) that approve the consent page at once. Production always waits.
+    pub local_consent_dwell_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +184,17 @@ impl Config {
         let api_base = base_url(env, "SPOTIFY_API_BASE_URL", DEFAULT_API_BASE, &mut problems);
         let sign_ins_per_day = count(env, "SIGN_INS_PER_DAY", DEFAULT_SIGN_INS_PER_DAY, &mut problems);
         let refreshes_per_day = count(env, "REFRESHES_PER_DAY", DEFAULT_REFRESHES_PER_DAY, &mut problems);
+        let local_consent_dwell_ms = match non_empty(env, "CONSENT_MIN_DWELL_MS").map(|v| v.parse::<u64>()) {
+            None => None,
+            Some(Ok(ms)) => Some(ms),
+            Some(Err(_)) => {
+                problems.push(ConfigProblem {
+                    variable: "CONSENT_MIN_DWELL_MS",
+                    problem: "must be a whole number of milliseconds".into(),
+                });
+                None
+            }
+        };
         match master_key {
             Some(key) if problems.is_empty() => Ok(Config {
                 operator_app,
@@ -189,6 +207,7 @@ impl Config {
                     .map(|list| list.split(',').map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect()),
                 sign_ins_per_day,
                 refreshes_per_day,
+                local_consent_dwell_ms,
             }),
             _ => Err(problems),
         }

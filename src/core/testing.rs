@@ -29,6 +29,11 @@ pub struct MemKv {
     pub deletes: Cell<usize>,
     /// Keys containing any of these are missing from `list` (KV lists are eventually consistent).
     pub hidden_from_list: RefCell<Vec<String>>,
+    /// When set, every `get` yields once to the executor, as a network round trip would, and
+    /// `round_trips` counts the waits: reads made together share one.
+    pub yield_on_get: Cell<bool>,
+    pub round_trips: Cell<usize>,
+    in_flight: Cell<usize>,
 }
 
 impl MemKv {
@@ -45,12 +50,21 @@ impl MemKv {
         self.reads.set(0);
         self.writes.set(0);
         self.deletes.set(0);
+        self.round_trips.set(0);
     }
 }
 
 impl Kv for MemKv {
     async fn get(&self, key: &str) -> Result<Option<String>, PortError> {
         self.reads.set(self.reads.get() + 1);
+        if self.yield_on_get.get() {
+            if self.in_flight.get() == 0 {
+                self.round_trips.set(self.round_trips.get() + 1);
+            }
+            self.in_flight.set(self.in_flight.get() + 1);
+            YieldOnce(false).await;
+            self.in_flight.set(self.in_flight.get() - 1);
+        }
         Ok(self.map.borrow().get(key).cloned())
     }
     async fn put(&self, key: &str, value: &str, _ttl: Option<u64>) -> Result<(), PortError> {

@@ -51,10 +51,7 @@ pub struct AuthzRequest {
     pub shown_at_ms: u64,
 }
 
-/// An approval must come at least this long after the consent page appeared. Double-
-/// clickjacking swaps our page in under the second click of a double-click a few tens of
-/// milliseconds after it appears; a person reading the page takes far longer.
-pub const CONSENT_MIN_DWELL_MS: u64 = 1000;
+pub use crate::core::config::CONSENT_MIN_DWELL_MS;
 
 #[derive(Clone, Serialize, Deserialize)]
 enum Flow {
@@ -337,7 +334,7 @@ pub async fn decide<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRes
         own_app: false,
         client_id: form.get("spotify_client_id").map(|c| c.trim().to_string()).unwrap_or_default(),
     };
-    if ctx.platform.now_ms() < request.shown_at_ms.saturating_add(CONSENT_MIN_DWELL_MS) {
+    if ctx.platform.now_ms() < request.shown_at_ms.saturating_add(ctx.consent_dwell_ms()) {
         entered.own_app = form.get("spotify_app").map(String::as_str) == Some("own");
         return consent_again(
             ctx,

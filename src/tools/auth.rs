@@ -108,7 +108,7 @@ pub async fn get_auth_status<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> 
     if let Err(e) = check_known(args, &[]) {
         return e;
     }
-    let link = match tb.ctx.store().get_link(&tb.principal.uk).await {
+    let link = match tb.stored_link().await {
         Ok(l) => l,
         Err(crate::core::store::StoreError::Undecryptable) => None,
         Err(e) => return ToolResult::error(format!("The token store is unavailable ({e}); try again.")),

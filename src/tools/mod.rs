@@ -20,6 +20,7 @@ pub mod ui;
 use crate::context::Ctx;
 use crate::core::capability::{Capabilities, Capability};
 use crate::core::platform::Platform;
+use crate::core::store::{SpotifyLink, StoreError};
 use crate::mcp::model::{Client, Retry, RpcError, ToolResult, INVALID_PARAMS};
 use crate::mcp::server::{ResourceError, ToolHost};
 use crate::oauth::bearer::Principal;
@@ -45,6 +46,15 @@ pub struct Toolbox<'a, P: Platform> {
     current: std::cell::RefCell<Option<(String, Value)>>,
     /// The retry's `requestState`, verified.
     verified: std::cell::RefCell<Option<confirm::Pending>>,
+    /// The caller's Spotify link, read by the router together with the access token (one KV
+    /// round trip for both); taken by the first `stored_link`.
+    prefetched: std::cell::RefCell<Option<Result<Option<SpotifyLink>, StoreError>>>,
+}
+
+/// Whether a tool reads the caller's Spotify link (every tool but the sign-in ones that do
+/// not): the router then reads it together with the access token.
+pub fn reads_link(tool: &str) -> bool {
+    capability_of(tool).is_some() && !matches!(tool, "get_auth_url" | "authenticate" | "forget_me")
 }
 
 /// The Spotify scopes each tool needs; sign-in asks for those of the granted capabilities
@@ -77,6 +87,22 @@ impl<'a, P: Platform> Toolbox<'a, P> {
             retry: Default::default(),
             current: Default::default(),
             verified: Default::default(),
+            prefetched: Default::default(),
+        }
+    }
+
+    /// With the caller's link as the router already read it.
+    pub fn with_link(self, link: Option<Result<Option<SpotifyLink>, StoreError>>) -> Self {
+        *self.prefetched.borrow_mut() = link;
+        self
+    }
+
+    /// The caller's stored Spotify link: the one read with the access token, or one KV read.
+    pub async fn stored_link(&self) -> Result<Option<SpotifyLink>, StoreError> {
+        let prefetched = self.prefetched.borrow_mut().take();
+        match prefetched {
+            Some(link) => link,
+            None => self.ctx.store().get_link(&self.principal.uk).await,
         }
     }
 
@@ -113,9 +139,10 @@ impl<'a, P: Platform> Toolbox<'a, P> {
         self.needs.set(scopes);
     }
 
-    /// The caller's Spotify session (one KV read), or the result telling them to link.
+    /// The caller's Spotify session (one KV read, usually made already), or the result
+    /// telling them to link.
     pub async fn session(&self) -> Result<SpotifySession<'a, P>, ToolResult> {
-        match self.ctx.store().get_link(&self.principal.uk).await {
+        match self.stored_link().await {
             // A token from before "delete all my data" must not use a link made after it.
             Ok(Some(link)) if link.epoch != self.principal.access.epoch => Err(ToolResult::error(
                 "This connection ended when all data of this Spotify account was deleted from this server. Sign in again: remove this server from your app and add it again.",
