@@ -32,13 +32,17 @@ impl<'a, P: Platform> Ctx<'a, P> {
     pub fn spotify_redirect_uri(&self) -> String {
         self.config.spotify_redirect_uri(&self.origin)
     }
+    /// `LOCAL_BENCHMARK=on` on loopback (see [`Config::local_benchmark`]).
+    pub fn benchmark(&self) -> bool {
+        self.config.local_benchmark && self.is_local_run()
+    }
     /// How long the consent page must have been shown before an approval counts: see
-    /// [`crate::core::config::CONSENT_MIN_DWELL_MS`]; `CONSENT_MIN_DWELL_MS` changes it on
-    /// loopback only.
+    /// [`crate::core::config::CONSENT_MIN_DWELL_MS`].
     pub fn consent_dwell_ms(&self) -> u64 {
-        match self.config.local_consent_dwell_ms {
-            Some(ms) if self.is_local_run() => ms,
-            _ => crate::core::config::CONSENT_MIN_DWELL_MS,
+        if self.benchmark() {
+            0
+        } else {
+            crate::core::config::CONSENT_MIN_DWELL_MS
         }
     }
     /// A Worker served on loopback is `wrangler dev`: only then may client metadata
@@ -55,21 +59,24 @@ mod tests {
     use crate::core::testing::TestPlatform;
 
     #[test]
-    fn the_consent_dwell_changes_on_loopback_only() {
+    fn benchmark_mode_holds_on_loopback_only() {
         let key = crate::core::crypto::b64url(&[3u8; 32]);
         let env: std::collections::HashMap<String, String> =
-            [("TOKEN_ENCRYPTION_KEY", key.as_str()), ("CONSENT_MIN_DWELL_MS", "0")]
+            [("TOKEN_ENCRYPTION_KEY", key.as_str()), ("LOCAL_BENCHMARK", "on")]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
         let config = Config::from_env(&env).unwrap();
         let platform = TestPlatform::default();
-        let at = |origin: &str| Ctx { platform: &platform, config: &config, origin: origin.into() }.consent_dwell_ms();
-        assert_eq!(at("http://127.0.0.1:8787"), 0, "wrangler dev: scripted sign-ins");
-        assert_eq!(at("https://mcp.example"), CONSENT_MIN_DWELL_MS, "deployed: always the full dwell");
+        let at = |origin: &str| {
+            let ctx = Ctx { platform: &platform, config: &config, origin: origin.into() };
+            (ctx.benchmark(), ctx.consent_dwell_ms())
+        };
+        assert_eq!(at("http://127.0.0.1:8787"), (true, 0), "wrangler dev: scripted sign-ins");
+        assert_eq!(at("https://mcp.example"), (false, CONSENT_MIN_DWELL_MS), "deployed: ignored");
         let mut bad = env.clone();
-        bad.insert("CONSENT_MIN_DWELL_MS".into(), "soon".into());
-        assert_eq!(Config::from_env(&bad).unwrap_err()[0].variable, "CONSENT_MIN_DWELL_MS");
+        bad.insert("LOCAL_BENCHMARK".into(), "yes".into());
+        assert_eq!(Config::from_env(&bad).unwrap_err()[0].variable, "LOCAL_BENCHMARK");
     }
 
     /// Dependencies point one way: the router imports every layer, no layer imports the

@@ -56,9 +56,10 @@ pub struct Config {
     /// `REFRESHES_PER_DAY`): each sign-in costs 5 writes, each refresh of ours 5 and a delete.
     pub sign_ins_per_day: u32,
     pub refreshes_per_day: u32,
-    /// `CONSENT_MIN_DWELL_MS`, honoured only by a Worker on loopback (`wrangler dev`): scripted
-    /// sign-ins (benchmarks) that approve the consent page at once. Production always waits.
-    pub local_consent_dwell_ms: Option<u64>,
+    /// `LOCAL_BENCHMARK=on`, honoured only by a Worker on loopback (`wrangler dev`): a scripted
+    /// client that signs in and then calls as fast as it can (`../shared/perf`) is not held
+    /// back by the consent page's dwell or the fair-use limits. A deployed Worker ignores it.
+    pub local_benchmark: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,15 +185,13 @@ impl Config {
         let api_base = base_url(env, "SPOTIFY_API_BASE_URL", DEFAULT_API_BASE, &mut problems);
         let sign_ins_per_day = count(env, "SIGN_INS_PER_DAY", DEFAULT_SIGN_INS_PER_DAY, &mut problems);
         let refreshes_per_day = count(env, "REFRESHES_PER_DAY", DEFAULT_REFRESHES_PER_DAY, &mut problems);
-        let local_consent_dwell_ms = match non_empty(env, "CONSENT_MIN_DWELL_MS").map(|v| v.parse::<u64>()) {
-            None => None,
-            Some(Ok(ms)) => Some(ms),
-            Some(Err(_)) => {
-                problems.push(ConfigProblem {
-                    variable: "CONSENT_MIN_DWELL_MS",
-                    problem: "must be a whole number of milliseconds".into(),
-                });
-                None
+        let local_benchmark = match non_empty(env, "LOCAL_BENCHMARK").as_deref() {
+            None | Some("off") => false,
+            Some("on") => true,
+            Some(_) => {
+                problems
+                    .push(ConfigProblem { variable: "LOCAL_BENCHMARK", problem: "must be \"on\" or \"off\"".into() });
+                false
             }
         };
         match master_key {
@@ -207,7 +206,7 @@ impl Config {
                     .map(|list| list.split(',').map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect()),
                 sign_ins_per_day,
                 refreshes_per_day,
-                local_consent_dwell_ms,
+                local_benchmark,
             }),
             _ => Err(problems),
         }

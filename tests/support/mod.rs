@@ -116,8 +116,10 @@ impl Stack {
             .chain(extra_vars.iter().map(|v| v.to_string()))
             .collect::<Vec<_>>();
         // A watcher shell ends wrangler when this test process ends (statics are never dropped).
+        // `--env-file /dev/null`: every variable comes from here; a developer's .dev.vars
+        // (`make dev`'s, or LOCAL_BENCHMARK for ../shared/perf) must not leak into a test.
         let mut cmd = format!(
-            "'{}' dev --ip 127.0.0.1 --port {port} --inspector-port {inspector} --persist-to '{}' --log-level warn",
+            "'{}' dev --ip 127.0.0.1 --port {port} --inspector-port {inspector} --persist-to '{}' --log-level warn --env-file /dev/null",
             wrangler.display(),
             persist_dir.display()
         );
