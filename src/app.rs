@@ -160,32 +160,31 @@ pub async fn handle<P: Platform>(platform: &P, env: &dyn EnvSource, req: HttpReq
     handle_configured(platform, parsed.as_ref().map_err(Vec::as_slice), req).await
 }
 
-/// What needs neither the body nor any I/O, answered before an adapter reads the body: the
-/// unauthenticated `/mcp` probe every client starts with (and every scanner sends), which
-/// must cost next to nothing. The same checks and answer as the full path; `None` for
-/// anything else.
-pub fn answer_before_body<P: Platform>(
-    platform: &P,
-    config: Configured<'_>,
-    req: &HttpRequest,
-) -> Option<HttpResponse> {
-    let config = config.ok()?;
+/// The headers [`answer_before_body`] reads: an adapter may hand over only these.
+pub const EARLY_HEADERS: [&str; 2] = ["authorization", "origin"];
+
+/// What needs neither the body, nor the platform, nor any I/O, answered before an adapter
+/// reads the body or binds anything: the unauthenticated `/mcp` probe every client starts
+/// with (and every scanner sends), which must cost next to nothing. The same checks and
+/// answer as the full path; `None` for anything else, and for a broken configuration
+/// (which the full path explains).
+pub fn answer_before_body(config: Configured<'_>, req: &HttpRequest) -> Option<HttpResponse> {
+    config.ok()?;
     if req.method != "POST" || req.url.path() != "/mcp" || bearer::has_bearer(req) {
         return None;
     }
-    let ctx = Ctx { platform, config, origin: req.origin() };
-    let resp = match admit(&ctx, req).or_else(|| mcp_precheck(&ctx, req)) {
-        Some(refused) => refused,
-        None => bearer::unauthorized(&ctx, None),
-    };
+    let origin = req.origin();
+    let resp = insecure_unless_local(req)
+        .or_else(|| mcp_precheck(&origin, req))
+        .unwrap_or_else(|| bearer::challenge(&origin, None));
     Some(cors(req, resp))
 }
 
 /// Plain http is served only on loopback (`wrangler dev`). Anything else is either an
 /// insecure request or a DNS-rebinding attempt on a local server (a foreign Host resolved to
 /// 127.0.0.1): OAuth needs TLS, and a rebound page must get nothing.
-fn admit<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> Option<HttpResponse> {
-    (req.url.scheme() == "http" && !ctx.is_local_run()).then(|| insecure(req))
+fn insecure_unless_local(req: &HttpRequest) -> Option<HttpResponse> {
+    (req.url.scheme() == "http" && !crate::core::http::is_loopback_host(&req.url)).then(|| insecure(req))
 }
 
 /// Entry point: configuration first (a broken one answers clearly on every route).
@@ -218,7 +217,7 @@ pub async fn handle_configured<P: Platform>(
         }
     };
     let ctx = Ctx { platform, config, origin: req.origin() };
-    if let Some(refused) = admit(&ctx, &req) {
+    if let Some(refused) = insecure_unless_local(&req) {
         return (refused, log);
     }
     let resp = route(&ctx, &req, &mut log).await;
@@ -266,15 +265,15 @@ async fn route<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Reque
 }
 
 /// The checks of `/mcp` before any token is looked at.
-fn mcp_precheck<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> Option<HttpResponse> {
-    if let Err(r) = transport::check_origin(req, &ctx.origin) {
+fn mcp_precheck(own_origin: &str, req: &HttpRequest) -> Option<HttpResponse> {
+    if let Err(r) = transport::check_origin(req, own_origin) {
         return Some(r);
     }
     (req.method != "POST").then(transport::method_not_allowed)
 }
 
 async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut RequestLog) -> HttpResponse {
-    if let Some(refused) = mcp_precheck(ctx, req) {
+    if let Some(refused) = mcp_precheck(&ctx.origin, req) {
         return refused;
     }
     // Fair use is counted against the user the token names before the token is looked up,
@@ -773,7 +772,7 @@ mod tests {
         let kv = &h.platform.kv;
         for origin in [None, Some("https://evil.example")] {
             kv.reset_counts();
-            let early = answer_before_body(&h.platform, Ok(&config), &request(origin, None)).expect("answered early");
+            let early = answer_before_body(Ok(&config), &request(origin, None)).expect("answered early");
             assert_eq!((kv.reads.get(), kv.writes.get()), (0, 0));
             let full = h.send(request(origin, None));
             assert_eq!(
@@ -782,19 +781,13 @@ mod tests {
                 "{origin:?}"
             );
         }
-        assert_eq!(answer_before_body(&h.platform, Ok(&config), &request(None, None)).unwrap().status, 401);
-        assert!(
-            answer_before_body(&h.platform, Ok(&config), &request(None, Some("x.y"))).is_none(),
-            "a token is looked up"
-        );
+        assert_eq!(answer_before_body(Ok(&config), &request(None, None)).unwrap().status, 401);
+        assert!(answer_before_body(Ok(&config), &request(None, Some("x.y"))).is_none(), "a token is looked up");
         let mut get = request(None, None);
         get.method = "GET".into();
-        assert!(answer_before_body(&h.platform, Ok(&config), &get).is_none());
+        assert!(answer_before_body(Ok(&config), &get).is_none());
         let problems = Config::from_env(&std::collections::HashMap::<String, String>::new()).unwrap_err();
-        assert!(
-            answer_before_body(&h.platform, Err(&problems), &request(None, None)).is_none(),
-            "a broken config says so"
-        );
+        assert!(answer_before_body(Err(&problems), &request(None, None)).is_none(), "a broken config says so");
     }
 
     #[test]

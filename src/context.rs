@@ -52,7 +52,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::Ctx;
     use crate::core::config::{Config, CONSENT_MIN_DWELL_MS};

@@ -33,7 +33,7 @@ impl std::fmt::Display for CryptoError {
 }
 
 /// A 256-bit key. `Debug` never prints the bytes.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Key([u8; 32]);
 
 impl std::fmt::Debug for Key {
@@ -73,12 +73,44 @@ impl Key {
         Key(out)
     }
 
+    /// This key ready to seal and open many values (its AES key schedule done once).
+    pub fn sealer(&self) -> Sealer {
+        // A 32-byte key is always a valid AES-256 key.
+        Sealer(std::rc::Rc::new(Aes256Gcm::new(self.0.as_ref().into())))
+    }
+
     /// AES-256-GCM with a random 96-bit nonce, output `nonce || ciphertext || tag`.
     /// `aad` binds the value to where it is stored (the KV key), so a copy elsewhere fails.
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.sealer().seal(aad, plaintext)
+    }
+
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.sealer().open(aad, sealed)
+    }
+
+    pub fn hmac(&self, data: &[u8]) -> [u8; 32] {
+        hmac_sha256(&self.0, data)
+    }
+}
+
+/// A [`Key`] with its AES-256-GCM key schedule computed, for a key used again and again (a
+/// user's data key, kept per isolate). `Debug` prints nothing of it.
+#[derive(Clone)]
+pub struct Sealer(std::rc::Rc<Aes256Gcm>);
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(<redacted>)")
+    }
+}
+
+impl Sealer {
+    /// AES-256-GCM with a random 96-bit nonce, output `nonce || ciphertext || tag`.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let nonce = random_array::<NONCE_LEN>()?;
-        let cipher = Aes256Gcm::new_from_slice(&self.0).map_err(|_| CryptoError::Decrypt)?;
-        let ct = cipher
+        let ct = self
+            .0
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
             .map_err(|_| CryptoError::Decrypt)?;
         let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
@@ -92,12 +124,7 @@ impl Key {
             return Err(CryptoError::Decrypt);
         }
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
-        let cipher = Aes256Gcm::new_from_slice(&self.0).map_err(|_| CryptoError::Decrypt)?;
-        cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad }).map_err(|_| CryptoError::Decrypt)
-    }
-
-    pub fn hmac(&self, data: &[u8]) -> [u8; 32] {
-        hmac_sha256(&self.0, data)
+        self.0.decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad }).map_err(|_| CryptoError::Decrypt)
     }
 }
 

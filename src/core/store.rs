@@ -8,7 +8,7 @@
 //! again (no extra KV operation). The user key itself comes from the identity key, which a
 //! rollover does not change: prefixes, and the tokens that name them, stay where they are.
 
-use crate::core::crypto::{b64url, sha256, CryptoError, Key};
+use crate::core::crypto::{b64url, sha256, CryptoError, Key, Sealer};
 use crate::core::keyring::Keyring;
 use crate::core::platform::{Kv, PortError};
 use crate::core::secret::{SpotifyAccessToken, SpotifyRefreshToken, SpotifyUserId, UserKey};
@@ -216,8 +216,28 @@ impl<'a, K: Kv> Store<'a, K> {
         format!("u:{}:refreshes", uk.as_str())
     }
 
-    fn user_data_key(master: &Key, uk: &UserKey) -> Key {
-        master.derive(format!("user-data:{}", uk.as_str()).as_bytes())
+    /// The key a user's values are sealed with under `master`, kept per isolate: deriving it
+    /// (HKDF) and its AES key schedule were a measurable share of every request's CPU.
+    fn user_data_key(master: &Key, uk: &UserKey) -> Sealer {
+        thread_local! {
+            static SEALERS: std::cell::RefCell<std::collections::HashMap<(Key, String), Sealer>> =
+                Default::default();
+        }
+        /// Enough for every user an isolate serves at once; past it the cache starts over.
+        const MAX: usize = 256;
+        SEALERS.with(|cache| {
+            let id = (master.clone(), uk.as_str().to_string());
+            if let Some(sealer) = cache.borrow().get(&id) {
+                return sealer.clone();
+            }
+            let sealer = master.derive(format!("user-data:{}", uk.as_str()).as_bytes()).sealer();
+            let mut cache = cache.borrow_mut();
+            if cache.len() >= MAX {
+                cache.clear();
+            }
+            cache.insert(id, sealer.clone());
+            sealer
+        })
     }
 
     async fn get_json<T: DeserializeOwned>(&self, uk: &UserKey, key: &str) -> Result<Option<T>, StoreError> {

@@ -97,13 +97,25 @@ impl Http for Platform {
             if declared_length(&headers).is_some_and(|n| n > limit as u64) {
                 return Err(too_large());
             }
-            let body = match resp.stream() {
-                Ok(mut stream) => read_limited(&mut stream, limit).await.map_err(|e| match e {
-                    BodyError::TooLarge { .. } => too_large(),
-                    BodyError::Read(e) => port_err("body", e),
-                })?,
-                // No body at all (204, or a body already buffered by the runtime).
-                Err(_) => resp.bytes().await.map_err(|e| port_err("body", e))?,
+            // A declared length within the limit and no content coding: the runtime holds the
+            // body to that length, so it is read in one piece (a stream reader costs a promise
+            // and closures per chunk). A compressed body can decode to far more than its
+            // declared length, so it is streamed and counted like one of unknown length.
+            let identity = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
+                .is_none_or(|(_, v)| v.eq_ignore_ascii_case("identity"));
+            let body = if identity && declared_length(&headers).is_some() {
+                resp.bytes().await.map_err(|e| port_err("body", e))?
+            } else {
+                match resp.stream() {
+                    Ok(mut stream) => read_limited(&mut stream, limit).await.map_err(|e| match e {
+                        BodyError::TooLarge { .. } => too_large(),
+                        BodyError::Read(e) => port_err("body", e),
+                    })?,
+                    // No body at all (204, or a body already buffered by the runtime).
+                    Err(_) => resp.bytes().await.map_err(|e| port_err("body", e))?,
+                }
             };
             if body.len() > limit {
                 return Err(too_large());
@@ -182,14 +194,26 @@ impl EnvSource for WorkerEnv<'_> {
 }
 
 /// The request line and headers as the core sees them; the body comes later (`read_body`),
-/// when the router needs it.
-/// Also the most body the route takes.
-fn head(req: &Request) -> Result<(HttpRequest, usize), HttpResponse> {
-    let url = req.url().map_err(|_| unreadable("URL"))?;
-    let mut request = HttpRequest::new(req.method().as_ref(), url);
+/// when the router needs it. Also the most body the route takes.
+fn head(req: &Request, early: Result<HttpRequest, HttpResponse>) -> Result<(HttpRequest, usize), HttpResponse> {
+    let mut request = early?;
     request.headers = req.headers().entries().collect();
     let limit = crate::app::admit_body(&request.method, request.url.path(), request.content_length())?;
     Ok((request, limit))
+}
+
+/// The request line and only the headers [`crate::app::answer_before_body`] reads: copying
+/// every header across the JS boundary is wasted on the requests it answers.
+fn early_head(req: &Request) -> Result<HttpRequest, HttpResponse> {
+    let url = req.url().map_err(|_| unreadable("URL"))?;
+    let mut request = HttpRequest::new(req.method().as_ref(), url);
+    let headers = req.headers();
+    for name in crate::app::EARLY_HEADERS {
+        if let Ok(Some(value)) = headers.get(name) {
+            request.headers.push((name.to_string(), value));
+        }
+    }
+    Ok(request)
 }
 
 fn unreadable(what: &str) -> HttpResponse {
@@ -234,17 +258,21 @@ thread_local! {
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let config = CONFIG.with(|c| c.get_or_init(|| std::rc::Rc::new(Config::from_env(&WorkerEnv(&env)))).clone());
     let configured = config.as_ref().as_ref().map_err(Vec::as_slice);
-    let platform = Platform {
-        kv: env.kv("TOKENS").ok(),
-        limiters: Limiter::ALL.map(|l| rate_limiter(&env, l)),
-        assets: env.assets("ASSETS").ok(),
-    };
-    let (resp, log) = match head(&req) {
-        Err(resp) => (resp, RequestLog::default()),
-        Ok((request, limit)) => match crate::app::answer_before_body(&platform, configured, &request) {
-            Some(resp) => (resp, RequestLog::default()),
-            None => match read_body(req, request, limit).await {
-                Ok(request) => crate::app::handle_configured(&platform, configured, request).await,
+    let early = early_head(&req);
+    let answered = early.as_ref().ok().and_then(|r| crate::app::answer_before_body(configured, r));
+    let (resp, log) = match answered {
+        Some(resp) => (resp, RequestLog::default()),
+        None => match head(&req, early) {
+            Err(resp) => (resp, RequestLog::default()),
+            Ok((request, limit)) => match read_body(req, request, limit).await {
+                Ok(request) => {
+                    let platform = Platform {
+                        kv: env.kv("TOKENS").ok(),
+                        limiters: Limiter::ALL.map(|l| rate_limiter(&env, l)),
+                        assets: env.assets("ASSETS").ok(),
+                    };
+                    crate::app::handle_configured(&platform, configured, request).await
+                }
                 Err(resp) => (resp, RequestLog::default()),
             },
         },

@@ -51,9 +51,14 @@ pub async fn authenticate<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> R
 }
 
 pub fn unauthorized<P: Platform>(ctx: &Ctx<'_, P>, error: Option<&str>) -> HttpResponse {
+    challenge(&ctx.origin, error)
+}
+
+/// The 401 of the MCP authorization spec for a server at `origin`: where to find the
+/// protected resource metadata, which scopes exist, and what was wrong with a token.
+pub fn challenge(origin: &str, error: Option<&str>) -> HttpResponse {
     let mut challenge = format!(
-        "Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\", scope=\"{}\"",
-        ctx.origin,
+        "Bearer resource_metadata=\"{origin}/.well-known/oauth-protected-resource/mcp\", scope=\"{}\"",
         Capabilities::ALL.scope()
     );
     if let Some(desc) = error {
