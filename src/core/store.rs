@@ -165,6 +165,53 @@ pub struct CodeUse {
     pub access_hash: String,
 }
 
+/// Values this isolate has opened, by KV key: a read that returns the very text opened
+/// before (the steady state: a token and a link read on every call, changing hourly) reuses
+/// its plaintext instead of decrypting again. The KV read still happens, so a deletion or a
+/// new value is seen exactly as before; only identical sealed text, under the same key and
+/// the same keyring, is trusted to hold the same authenticated plaintext.
+mod opened {
+    use crate::core::crypto::Key;
+    use crate::core::keyring::Keyring;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    type Keys = (Key, Option<Key>);
+    /// What was opened under one KV key: with which keys, from which text, to what.
+    type Opened = (Keys, String, Rc<Vec<u8>>);
+    /// Enough for the users an isolate serves at once; past it the memory starts over.
+    const MAX: usize = 512;
+
+    thread_local! {
+        static OPENED: RefCell<HashMap<String, Opened>> = RefCell::default();
+    }
+
+    fn keys_of(ring: &Keyring) -> Keys {
+        (ring.current().clone(), ring.previous().cloned())
+    }
+
+    pub fn recall(ring: &Keyring, key: &str, text: &str) -> Option<Rc<Vec<u8>>> {
+        OPENED.with(|m| {
+            let m = m.borrow();
+            let (keys, seen, plain) = m.get(key)?;
+            (seen == text && *keys == keys_of(ring)).then(|| plain.clone())
+        })
+    }
+
+    pub fn remember(ring: &Keyring, key: &str, text: String, plain: Vec<u8>) -> Rc<Vec<u8>> {
+        let plain = Rc::new(plain);
+        OPENED.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= MAX {
+                m.clear();
+            }
+            m.insert(key.to_string(), (keys_of(ring), text, plain.clone()));
+        });
+        plain
+    }
+}
+
 pub fn token_hash(token: &str) -> String {
     b64url(&sha256(token.as_bytes()))
 }
@@ -242,12 +289,18 @@ impl<'a, K: Kv> Store<'a, K> {
 
     async fn get_json<T: DeserializeOwned>(&self, uk: &UserKey, key: &str) -> Result<Option<T>, StoreError> {
         let Some(text) = self.kv.get(key).await? else { return Ok(None) };
-        let bytes = crate::core::crypto::b64url_decode(&text).ok_or(StoreError::Undecryptable)?;
-        let plain = self
-            .keys
-            .openers()
-            .find_map(|master| Self::user_data_key(master, uk).open(key.as_bytes(), &bytes).ok())
-            .ok_or(StoreError::Undecryptable)?;
+        let plain = match opened::recall(self.keys, key, &text) {
+            Some(plain) => plain,
+            None => {
+                let bytes = crate::core::crypto::b64url_decode(&text).ok_or(StoreError::Undecryptable)?;
+                let plain = self
+                    .keys
+                    .openers()
+                    .find_map(|master| Self::user_data_key(master, uk).open(key.as_bytes(), &bytes).ok())
+                    .ok_or(StoreError::Undecryptable)?;
+                opened::remember(self.keys, key, text, plain)
+            }
+        };
         serde_json::from_slice(&plain).map(Some).map_err(|_| StoreError::Undecryptable)
     }
 
@@ -405,6 +458,34 @@ mod tests {
             epoch: 0,
             sign_ins: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_value_opened_before_is_reused_only_while_text_and_keyring_are_the_same() {
+        let kv = MemKv::default();
+        let (a, b) = (Key::from_bytes([1; 32]), Key::from_bytes([2; 32]));
+        let old = Keyring::single(a.clone());
+        let store = Store::new(&kv, &old);
+        let uk = store.user_key(&SpotifyUserId::new("memo"));
+        block_on(store.put_link(&uk, &link("memo"))).unwrap();
+        assert_eq!(block_on(store.get_link(&uk)).unwrap().unwrap().spotify_id.expose(), "memo");
+        assert!(block_on(store.get_link(&uk)).unwrap().is_some(), "again, from the same text");
+        // A new value under the same key is read, not the remembered one.
+        block_on(store.put_link(&uk, &SpotifyLink { display_name: Some("NEW".into()), ..link("memo") })).unwrap();
+        assert_eq!(block_on(store.get_link(&uk)).unwrap().unwrap().display_name.as_deref(), Some("NEW"));
+        // Rolled over: still opens with the previous key; once it is gone, it does not.
+        let rolling = Keyring::new(b.clone(), Some(a.clone()), Some(a.clone()));
+        assert!(block_on(Store::new(&kv, &rolling).get_link(&uk)).unwrap().is_some());
+        let after = Keyring::new(b, None, Some(a));
+        assert_eq!(block_on(Store::new(&kv, &after).get_link(&uk)), Err(StoreError::Undecryptable));
+        // Tampered text is never taken for the remembered one.
+        let raw = kv.raw(&Store::<MemKv>::link_key(&uk)).unwrap();
+        let swap = if raw.ends_with('A') { 'B' } else { 'A' };
+        kv.set_raw(&Store::<MemKv>::link_key(&uk), &format!("{}{swap}", &raw[..raw.len() - 1]));
+        assert_eq!(block_on(store.get_link(&uk)), Err(StoreError::Undecryptable));
+        // Deleted: gone, whatever was remembered.
+        block_on(kv.delete(&Store::<MemKv>::link_key(&uk))).unwrap();
+        assert_eq!(block_on(store.get_link(&uk)), Ok(None));
     }
 
     #[test]

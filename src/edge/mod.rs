@@ -5,10 +5,8 @@ use crate::app::RequestLog;
 use crate::core::config::{Config, ConfigProblem, EnvSource};
 use crate::core::http::{declared_length, read_limited, BodyError, HttpRequest, HttpResponse};
 use crate::core::platform::{Assets, Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
-use futures::future::{select, Either};
 use worker::{
-    event, AbortController, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
-    Response,
+    event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
 };
 
 struct Platform {
@@ -72,7 +70,7 @@ impl Kv for Platform {
 }
 
 impl Http for Platform {
-    /// `fetch` with the request's limits: the answer's body is streamed and dropped past
+    /// `fetch` with the request's limits: the answer's body is not read past
     /// `max_response_bytes`, and the whole exchange is aborted after `timeout_ms`.
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, PortError> {
         let headers = Headers::new();
@@ -87,58 +85,55 @@ impl Http for Platform {
             init.with_body(Some(worker::js_sys::Uint8Array::from(request.body.as_slice()).into()));
         }
         let req = Request::new_with_init(request.url.as_str(), &init).map_err(|e| port_err("request", e))?;
-        let controller = AbortController::default();
-        let signal = controller.signal();
+        // The runtime's own timer aborts the fetch, body included, after `timeout_ms`: no
+        // timer of ours (a closure and a promise per call) racing the exchange.
+        let signal = worker::AbortSignal::from(worker::web_sys::AbortSignal::timeout_with_u32(
+            u32::try_from(request.timeout_ms).unwrap_or(u32::MAX),
+        ));
         let limit = request.max_response_bytes;
-        let exchange = async move {
-            let mut resp = Fetch::Request(req).send_with_signal(&signal).await.map_err(|e| port_err("fetch", e))?;
-            let headers: Vec<(String, String)> = resp.headers().entries().collect();
-            let too_large = || PortError(format!("the response is larger than {limit} bytes"));
-            if declared_length(&headers).is_some_and(|n| n > limit as u64) {
-                return Err(too_large());
-            }
-            // A declared length within the limit and no content coding: the runtime holds the
-            // body to that length, so it is read in one piece (a stream reader costs a promise
-            // and closures per chunk). A compressed body can decode to far more than its
-            // declared length, so it is streamed and counted like one of unknown length.
-            let identity = headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
-                .is_none_or(|(_, v)| v.eq_ignore_ascii_case("identity"));
-            let body = if identity && declared_length(&headers).is_some() {
-                resp.bytes().await.map_err(|e| port_err("body", e))?
-            } else {
-                match resp.stream() {
-                    Ok(mut stream) => read_limited(&mut stream, limit).await.map_err(|e| match e {
-                        BodyError::TooLarge { .. } => too_large(),
-                        BodyError::Read(e) => port_err("body", e),
-                    })?,
-                    // No body at all (204, or a body already buffered by the runtime).
-                    Err(_) => resp.bytes().await.map_err(|e| port_err("body", e))?,
-                }
-            };
-            if body.len() > limit {
-                return Err(too_large());
-            }
-            // An aborted stream ends like a finished one: never take a cut-off body as whole.
+        let timed_out = || PortError(format!("no complete answer within {} ms", request.timeout_ms));
+        let mut resp = Fetch::Request(req).send_with_signal(&signal).await.map_err(|e| {
             if signal.aborted() {
-                return Err(PortError("the fetch was aborted".into()));
+                timed_out()
+            } else {
+                port_err("fetch", e)
             }
-            Ok(HttpResponse { status: resp.status_code(), headers, body })
-        };
-        let timer = Delay::from(std::time::Duration::from_millis(request.timeout_ms));
-        match select(std::pin::pin!(exchange), std::pin::pin!(timer)).await {
-            Either::Left((Ok(resp), _)) => Ok(resp),
-            Either::Left((Err(e), _)) => {
-                // Too large or failed: stop the transfer now rather than when the isolate ends.
-                controller.abort();
-                Err(e)
-            }
-            Either::Right(_) => {
-                controller.abort();
-                Err(PortError(format!("no complete answer within {} ms", request.timeout_ms)))
-            }
+        })?;
+        let headers: Vec<(String, String)> = resp.headers().entries().collect();
+        let too_large = || PortError(format!("the response is larger than {limit} bytes"));
+        if declared_length(&headers).is_some_and(|n| n > limit as u64) {
+            // Dropping the response cancels its body.
+            return Err(too_large());
         }
+        // A declared length within the limit and no content coding: the runtime holds the
+        // body to that length, so it is read in one piece (a stream reader costs a promise
+        // and closures per chunk). A compressed body can decode to far more than its
+        // declared length, so it is streamed and counted like one of unknown length.
+        let identity = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
+            .is_none_or(|(_, v)| v.eq_ignore_ascii_case("identity"));
+        let read = if identity && declared_length(&headers).is_some() {
+            resp.bytes().await.map_err(|e| port_err("body", e))
+        } else {
+            match resp.stream() {
+                Ok(mut stream) => read_limited(&mut stream, limit).await.map_err(|e| match e {
+                    BodyError::TooLarge { .. } => too_large(),
+                    BodyError::Read(e) => port_err("body", e),
+                }),
+                // No body at all (204, or a body already buffered by the runtime).
+                Err(_) => resp.bytes().await.map_err(|e| port_err("body", e)),
+            }
+        };
+        // An aborted stream can end like a finished one: never take a cut-off body as whole.
+        if signal.aborted() {
+            return Err(timed_out());
+        }
+        let body = read?;
+        if body.len() > limit {
+            return Err(too_large());
+        }
+        Ok(HttpResponse { status: resp.status_code(), headers, body })
     }
 }
 
