@@ -18,4 +18,4 @@ if [ "${SPOTIFY_MCP_SKIP_BUILD:-}" = 1 ] && [ -f build/worker/shim.mjs ]; then
   exit 0
 fi
 node scripts/build-ui.mjs
-exec "$TOOLS_ROOT/bin/worker-build" --release
+exec "$TOOLS_ROOT/bin/worker-build" --release --no-panic-recovery

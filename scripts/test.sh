@@ -18,7 +18,7 @@ step "lint (wasm32)"
 cargo clippy -p spotify-mcp-edge --all-targets --target wasm32-unknown-unknown -- -D warnings
 step "build the Worker (release)"
 bash scripts/build.sh
-printf 'worker bundle: %s bytes wasm, %s bytes gzip\n' "$(wc -c < build/index_bg.wasm)" "$(gzip -9 -c build/index_bg.wasm | wc -c)"
+printf 'worker bundle: %s bytes wasm, %s bytes gzip\n' "$(wc -c < build/worker/index.wasm)" "$(gzip -9 -c build/worker/index.wasm | wc -c)"
 step "unit and integration tests"
 SPOTIFY_MCP_SKIP_BUILD=1 cargo test --workspace
 step "fuzz (short runs of every target)"
