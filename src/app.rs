@@ -392,7 +392,14 @@ mod tests {
         }
 
         fn send(&self, req: HttpRequest) -> HttpResponse {
-            block_on(handle(&self.platform, &self.env, req)).0
+            let call = serde_json::from_slice::<Value>(&req.body).ok().filter(|b| b["method"] == "tools/call");
+            let resp = block_on(handle(&self.platform, &self.env, req)).0;
+            // Every tool result a test sees matches the tool's outputSchema.
+            if let (Some(call), Some(body)) = (call, resp.body_json()) {
+                let name = call["params"]["name"].as_str().unwrap_or_default();
+                crate::tools::catalogue::check_result(name, &body["result"]).unwrap();
+            }
+            resp
         }
 
         fn get(&self, url: &str, cookie: Option<&str>) -> HttpResponse {

@@ -5,53 +5,12 @@
 use crate::core::platform::Platform;
 use crate::mcp::model::ToolResult;
 use crate::tools::library::{compact_album, compact_artist};
-use crate::tools::search::{compact_track, parse_query, SearchQuery, MAX_LIMIT};
-use crate::tools::{check_known, errors, ids, object_schema, output, tool, Toolbox, READS};
+use crate::tools::search::{compact_track, parse_query, SearchQuery};
+use crate::tools::{arg_str, errors, ids, Toolbox};
 use serde_json::{json, Value};
 
-const TYPES: &[&str] = &["track", "album", "artist", "playlist", "show", "episode"];
 /// What `get_item` opens (playlists have their own tool, under the playlists capability).
 const ITEM_KINDS: &[&str] = &["track", "album", "artist", "show", "episode"];
-
-pub fn search_definition() -> Value {
-    tool(
-        "search",
-        "Search Spotify",
-        "Search several item types at once (default: track). At most 10 per type; page with offset.",
-        object_schema(
-            json!({
-                "query": {"type": "string", "minLength": 1, "maxLength": 500},
-                "types": {"type": "array", "items": {"type": "string", "enum": TYPES}, "minItems": 1},
-                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 5},
-                "offset": {"type": "integer", "minimum": 0, "maximum": 1000},
-                "market": {"type": "string", "pattern": "^[A-Z]{2}$"}
-            }),
-            &["query"],
-        ),
-        output(
-            json!({"query": {"type": "string"}, "results": {"type": "object"}, "note": {"type": "string"}}),
-            &["query", "results"],
-        ),
-        READS,
-    )
-}
-
-pub fn get_item_definition() -> Value {
-    tool(
-        "get_item",
-        "Item details",
-        "A track, album (with tracks, zero-based), artist (with genres, albums), show (with episodes) or episode; the URI or link says which.",
-        object_schema(
-            json!({
-                "uri": {"type": "string", "description": "spotify: URI or open.spotify.com link; a bare id needs type"},
-                "type": {"type": "string", "enum": ITEM_KINDS}
-            }),
-            &["uri"],
-        ),
-        output(json!({"type": {"type": "string"}, "id": {"type": "string"}, "uri": {"type": "string"}, "name": {"type": "string"}}), &["type", "id", "uri", "name"]),
-        READS,
-    )
-}
 
 fn compact_episode(e: &Value) -> Value {
     crate::tools::with_cover(
@@ -99,17 +58,8 @@ pub async fn call<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) ->
 
 /// The `(kind, id)` that `get_item`'s `uri` and optional `type` name.
 fn item_ref(args: &Value) -> Result<(String, String), ToolResult> {
-    check_known(args, &["uri", "type"])?;
-    let raw = args.get("uri").and_then(Value::as_str).map(str::trim).filter(|u| !u.is_empty()).ok_or_else(|| {
-        ToolResult::error("uri is required: a spotify: URI or open.spotify.com link (a bare id needs type).")
-    })?;
-    let hint = match args.get("type") {
-        None | Some(Value::Null) => None,
-        Some(t) => match t.as_str() {
-            Some(t) if ITEM_KINDS.contains(&t) => Some(t),
-            _ => return Err(ToolResult::error(format!("type must be one of: {}.", ITEM_KINDS.join(", ")))),
-        },
-    };
+    let raw = arg_str(args, "uri").trim();
+    let hint = args["type"].as_str();
     let bare = !raw.starts_with("spotify:") && !raw.starts_with("http://") && !raw.starts_with("https://");
     if bare && hint.is_none() {
         return Err(ToolResult::error(format!(
@@ -128,21 +78,15 @@ fn item_ref(args: &Value) -> Result<(String, String), ToolResult> {
 }
 
 async fn search<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Result<ToolResult, ToolResult> {
-    check_known(args, &["query", "types", "limit", "offset", "market"])?;
-    let types: Vec<String> = match args.get("types") {
-        None | Some(Value::Null) => vec!["track".into()],
-        Some(Value::Array(list)) if !list.is_empty() => {
-            let mut out = Vec::new();
-            for t in list {
-                match t.as_str() {
-                    Some(t) if TYPES.contains(&t) && !out.iter().any(|o: &String| o == t) => out.push(t.to_string()),
-                    _ => return Err(ToolResult::error(format!("types must list some of: {}.", TYPES.join(", ")))),
-                }
-            }
-            out
+    let mut types: Vec<&str> = Vec::new();
+    for t in args["types"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        if !types.contains(&t) {
+            types.push(t);
         }
-        _ => return Err(ToolResult::error(format!("types must list some of: {}.", TYPES.join(", ")))),
-    };
+    }
+    if types.is_empty() {
+        types.push("track");
+    }
     let SearchQuery { query, limit, offset, params: query_params, note } = parse_query(args, &types.join(","))?;
     let mut session = tb.session().await?;
     let result = session.call("GET", "/v1/search", &query_params, None).await;
@@ -248,9 +192,11 @@ mod tests {
     use super::*;
 
     fn refused(args: Value) -> String {
-        match item_ref(&args) {
-            Err(e) => e.to_json()["content"][0]["text"].as_str().unwrap().to_string(),
-            Ok(r) => panic!("accepted {r:?}"),
+        let checked = crate::tools::catalogue::find("get_item").unwrap().check(&args);
+        match checked.map(|a| item_ref(&a)) {
+            Err(e) => e,
+            Ok(Err(e)) => e.to_json()["content"][0]["text"].as_str().unwrap().to_string(),
+            Ok(Ok(r)) => panic!("accepted {r:?}"),
         }
     }
 
@@ -266,7 +212,8 @@ mod tests {
         assert!(refused(json!({"uri": "spotify:track:6i6folBtxKV28WX3msQ4FE", "type": "album"}))
             .contains("type says album"));
         assert!(refused(json!({"uri": "spotify:playlist:6i6folBtxKV28WX3msQ4FE"})).contains("get_playlist"));
-        assert!(refused(json!({"uri": "x", "type": "genre"})).contains("type must be one of"));
+        assert!(refused(json!({"uri": "x", "type": "genre"})).contains("it must be one of: track, album"));
+        assert!(refused(json!({"uri": " ", "type": "track"})).contains("expected a Spotify"));
         assert!(refused(json!({})).contains("uri is required"));
         assert!(
             refused(json!({"uri": "spotify:track:6i6folBtxKV28WX3msQ4FE", "album": "x"})).contains("Unknown argument")

@@ -5,12 +5,8 @@
 use crate::core::platform::Platform;
 use crate::mcp::model::ToolResult;
 use crate::tools::search::compact_track;
-use crate::tools::{check_applies, check_known, errors, ids, mode, object_schema, output, tool, Toolbox, READS};
+use crate::tools::{arg_str, errors, ids, Toolbox};
 use serde_json::{json, Value};
-
-fn uris_prop() -> Value {
-    json!({"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 40})
-}
 
 /// What `get_library` lists: one Spotify endpoint and scope each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,75 +54,9 @@ impl Kind {
         }
     }
 
-    /// The arguments this kind takes besides `kind`.
-    fn takes(self) -> &'static [&'static str] {
-        match self {
-            Kind::SavedTracks | Kind::SavedAlbums => &["limit", "offset"],
-            Kind::RecentlyPlayed => &["limit"],
-            Kind::TopTracks | Kind::TopArtists => &["limit", "offset", "time_range"],
-            Kind::FollowedArtists => &["limit", "after"],
-        }
+    fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
     }
-
-    fn names() -> Vec<&'static str> {
-        Kind::ALL.iter().map(|k| k.name()).collect()
-    }
-}
-
-const TIME_RANGES: &[&str] = &["short_term", "medium_term", "long_term"];
-
-pub fn definitions() -> Vec<Value> {
-    let done = output(json!({"ok": {"type": "boolean"}, "uris": {"type": "array"}}), &["ok", "uris"]);
-    let uris_only = object_schema(json!({"uris": uris_prop()}), &["uris"]);
-    vec![
-        tool(
-            "get_library",
-            "My library",
-            "saved_tracks (liked), saved_albums, recently_played, top_tracks, top_artists (time_range: short_term ~4 weeks, medium_term 6 months, long_term years), followed_artists (page with after).",
-            object_schema(
-                json!({
-                    "kind": {"type": "string", "enum": Kind::names()},
-                    "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20},
-                    "offset": {"type": "integer", "minimum": 0},
-                    "time_range": {"type": "string", "enum": TIME_RANGES, "default": "medium_term"},
-                    "after": {"type": "string"}
-                }),
-                &["kind"],
-            ),
-            output(
-                json!({"kind": {"type": "string"}, "total": {"type": ["integer", "null"]}, "items": {"type": "array"}}),
-                &["kind", "items"],
-            ),
-            READS,
-        ),
-        tool(
-            "check_saved",
-            "Is it saved?",
-            "Whether items are in the user's library (liked, saved or followed).",
-            uris_only.clone(),
-            output(
-                json!({"items": {"type": "array", "items": {"type": "object", "properties": {"uri": {"type": "string"}, "saved": {"type": "boolean"}}}}}),
-                &["items"],
-            ),
-            READS,
-        ),
-        tool(
-            "save_to_library",
-            "Save / follow",
-            "Save tracks (like), albums, shows, episodes; follow artists and playlists. Up to 40.",
-            uris_only.clone(),
-            done.clone(),
-            [false, false, true],
-        ),
-        tool(
-            "remove_from_library",
-            "Remove / unfollow",
-            "Unlike tracks, unsave albums, shows, episodes; unfollow artists and playlists. Up to 40.",
-            object_schema(json!({"uris": uris_prop(), "confirm": crate::tools::confirm::confirm_prop()}), &["uris"]),
-            done,
-            [false, true, true],
-        ),
-    ]
 }
 
 pub fn compact_album(a: &Value) -> Value {
@@ -146,33 +76,10 @@ pub fn compact_artist(a: &Value) -> Value {
     out
 }
 
-fn limit(args: &Value, default: u64) -> Result<u64, ToolResult> {
-    match args.get("limit") {
-        None | Some(Value::Null) => Ok(default),
-        Some(v) => match v.as_u64() {
-            Some(n) if (1..=50).contains(&n) => Ok(n),
-            _ => Err(ToolResult::error("limit must be an integer from 1 to 50.")),
-        },
-    }
-}
-
-fn offset(args: &Value) -> Result<u64, ToolResult> {
-    match args.get("offset") {
-        None | Some(Value::Null) => Ok(0),
-        Some(v) => v.as_u64().ok_or_else(|| ToolResult::error("offset must be a non-negative integer.")),
-    }
-}
-
+/// `uris` (checked by the catalogue: 1 to 40 strings) as Spotify URIs.
 fn uris(args: &Value) -> Result<Vec<String>, ToolResult> {
-    let Some(list) = args.get("uris").and_then(Value::as_array).filter(|l| !l.is_empty() && l.len() <= 40) else {
-        return Err(ToolResult::error("uris must be a list of 1 to 40 Spotify URIs or links."));
-    };
-    list.iter()
-        .map(|u| match u.as_str() {
-            Some(s) => ids::uri(s, None, ids::KINDS).map_err(ToolResult::error),
-            None => Err(ToolResult::error("uris must contain strings.")),
-        })
-        .collect()
+    let list = args["uris"].as_array().map(Vec::as_slice).unwrap_or_default();
+    list.iter().map(|u| ids::uri(u.as_str().unwrap_or_default(), None, ids::KINDS).map_err(ToolResult::error)).collect()
 }
 
 /// Every element of a JSON array mapped through `f` (none when it is not an array).
@@ -195,29 +102,20 @@ struct Listing {
     query: Vec<(&'static str, String)>,
 }
 
+/// The request of a `get_library` call (its arguments checked: the kind takes them all,
+/// `limit` and `time_range` filled in when it takes them).
 fn listing(args: &Value) -> Result<Listing, ToolResult> {
-    check_known(args, &["kind", "limit", "offset", "time_range", "after"])?;
-    let names = Kind::names();
-    let name = mode(args, "kind", &names)?;
-    let kind = Kind::ALL.into_iter().find(|k| k.name() == name).unwrap_or(Kind::SavedTracks);
-    check_applies(args, "kind", name, kind.takes())?;
-    let mut query = vec![("limit", limit(args, 20)?.to_string())];
-    if kind.takes().contains(&"offset") {
-        query.push(("offset", offset(args)?.to_string()));
+    let kind = Kind::parse(arg_str(args, "kind")).unwrap_or(Kind::SavedTracks);
+    let mut query = vec![("limit", args["limit"].as_u64().unwrap_or(20).to_string())];
+    if crate::tools::catalogue::find("get_library").is_some_and(|t| t.takes(kind.name(), "offset")) {
+        query.push(("offset", args["offset"].as_u64().unwrap_or(0).to_string()));
     }
     let path = match kind {
         Kind::SavedTracks => "/v1/me/tracks",
         Kind::SavedAlbums => "/v1/me/albums",
         Kind::RecentlyPlayed => "/v1/me/player/recently-played",
         Kind::TopTracks | Kind::TopArtists => {
-            let range = match args.get("time_range") {
-                None | Some(Value::Null) => "medium_term",
-                Some(r) => r
-                    .as_str()
-                    .filter(|r| TIME_RANGES.contains(r))
-                    .ok_or_else(|| ToolResult::error("time_range must be short_term, medium_term or long_term."))?,
-            };
-            query.push(("time_range", range.to_string()));
+            query.push(("time_range", arg_str(args, "time_range").to_string()));
             if kind == Kind::TopTracks {
                 "/v1/me/top/tracks"
             } else {
@@ -226,9 +124,8 @@ fn listing(args: &Value) -> Result<Listing, ToolResult> {
         }
         Kind::FollowedArtists => {
             query.push(("type", "artist".into()));
-            if let Some(after) = args.get("after") {
-                let raw = after.as_str().ok_or_else(|| ToolResult::error("after must be an artist id."))?;
-                query.push(("after", ids::parse(raw, Some("artist"), &["artist"]).map_err(ToolResult::error)?.1));
+            if let Some(after) = args["after"].as_str() {
+                query.push(("after", ids::parse(after, Some("artist"), &["artist"]).map_err(ToolResult::error)?.1));
             }
             "/v1/me/following"
         }
@@ -303,7 +200,6 @@ async fn get_library<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> Result<T
 }
 
 async fn edit<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Result<ToolResult, ToolResult> {
-    check_known(args, if name == "remove_from_library" { &["uris", "confirm"] } else { &["uris"] })?;
     let list = uris(args)?;
     let (method, path) = match name {
         "save_to_library" => ("PUT", "/v1/me/library"),
@@ -339,24 +235,22 @@ async fn edit<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Res
 mod tests {
     use super::*;
 
-    fn refused(r: Result<Listing, ToolResult>) -> String {
-        match r {
-            Err(e) => e.to_json()["content"][0]["text"].as_str().unwrap().to_string(),
-            Ok(_) => panic!("accepted"),
-        }
+    fn listed(args: Value) -> Result<Listing, String> {
+        let args = crate::tools::catalogue::find("get_library").unwrap().check(&args)?;
+        listing(&args).map_err(|e| e.to_json()["content"][0]["text"].as_str().unwrap().to_string())
     }
 
     #[test]
     fn each_kind_lists_one_endpoint_with_its_arguments() {
-        let top = listing(&json!({"kind": "top_artists", "limit": 3})).unwrap();
+        let top = listed(json!({"kind": "top_artists", "limit": 3})).unwrap();
         assert_eq!(top.path, "/v1/me/top/artists");
         assert_eq!(param(&top.query, "time_range"), Some("medium_term"));
         assert_eq!(param(&top.query, "limit"), Some("3"));
         let followed =
-            listing(&json!({"kind": "followed_artists", "after": "spotify:artist:1dfeR4HaWDbWqFHLkxsg1d"})).unwrap();
+            listed(json!({"kind": "followed_artists", "after": "spotify:artist:1dfeR4HaWDbWqFHLkxsg1d"})).unwrap();
         assert_eq!(param(&followed.query, "after"), Some("1dfeR4HaWDbWqFHLkxsg1d"));
         assert_eq!(param(&followed.query, "type"), Some("artist"));
-        let recent = listing(&json!({"kind": "recently_played"})).unwrap();
+        let recent = listed(json!({"kind": "recently_played"})).unwrap();
         assert_eq!((recent.path, param(&recent.query, "offset")), ("/v1/me/player/recently-played", None));
         for (args, needle) in [
             (json!({}), "kind is required"),
@@ -368,9 +262,16 @@ mod tests {
             (json!({"kind": "followed_artists", "after": "not an id"}), "expected a Spotify artist"),
             (json!({"kind": "saved_tracks", "type": "tracks"}), "Unknown argument \"type\""),
         ] {
-            let msg = refused(listing(&args));
+            let msg = listed(args.clone()).err().unwrap_or_default();
             assert!(msg.contains(needle), "{args}: {msg}");
         }
+    }
+
+    #[test]
+    fn every_kind_is_a_case_of_the_catalogue() {
+        let modes = crate::tools::catalogue::find("get_library").unwrap().modes().unwrap();
+        let names: Vec<&str> = modes.cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, Kind::ALL.map(Kind::name));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! `get_item` by URI), so the whole list stays small enough for clients that cap tools.
 pub mod auth;
 pub mod catalog;
+pub mod catalogue;
 pub mod confirm;
 pub mod errors;
 pub mod ids;
@@ -14,6 +15,7 @@ pub mod playback;
 pub mod playlists;
 pub mod profile;
 pub mod resources;
+pub mod schema;
 pub mod search;
 pub mod ui;
 
@@ -27,7 +29,6 @@ use crate::oauth::bearer::Principal;
 use crate::spotify::session::SpotifySession;
 use serde_json::{json, Value};
 use std::cell::Cell;
-use std::sync::OnceLock;
 
 /// The tools of one request for one caller.
 pub struct Toolbox<'a, P: Platform> {
@@ -178,50 +179,14 @@ impl<'a, P: Platform> Toolbox<'a, P> {
     }
 }
 
-/// Every tool with the capability that grants it (`None`: every grant has it), in list order.
-/// Built once per isolate: building the schemas on every `tools/list` was measurable CPU.
-fn catalogue() -> &'static [(Option<Capability>, Value)] {
-    static CATALOGUE: OnceLock<Vec<(Option<Capability>, Value)>> = OnceLock::new();
-    CATALOGUE.get_or_init(|| {
-        let always =
-            [search::definition(), catalog::search_definition(), catalog::get_item_definition(), profile::definition()];
-        let auth = [
-            auth::get_auth_status_definition(),
-            auth::get_auth_url_definition(),
-            auth::authenticate_definition(),
-            auth::forget_me_definition(),
-        ];
-        let granted = |c: Capability, defs: Vec<Value>| defs.into_iter().map(move |d| (Some(c), d));
-        always
-            .into_iter()
-            .map(|d| (None, d))
-            .chain(granted(Capability::Playback, playback::definitions()))
-            .chain(granted(Capability::Library, library::definitions()))
-            .chain(granted(Capability::Playlists, playlists::definitions()))
-            .chain(auth.into_iter().map(|d| (None, d)))
-            .collect()
-    })
-}
-
 /// `None`: no such tool. `Some(None)`: every grant has it. `Some(Some(c))`: needs `c`.
 pub fn capability_of(name: &str) -> Option<Option<Capability>> {
-    catalogue().iter().find(|(_, d)| d["name"] == name).map(|(c, _)| *c)
+    catalogue::find(name).map(|t| t.capability)
 }
 
-/// The tools a grant of `granted` may see: the always-on ones and those of each granted
-/// capability, in list order; for a client that renders MCP Apps, with their views. Built
-/// once per isolate per set.
+/// The tools a grant of `granted` may see ([`catalogue::list`]).
 pub fn definitions_for(granted: Capabilities, client: Client) -> Vec<Value> {
-    static LISTS: [OnceLock<Vec<Value>>; 16] = [const { OnceLock::new() }; 16];
-    LISTS[granted.index() * 2 + usize::from(client.apps)]
-        .get_or_init(|| {
-            catalogue()
-                .iter()
-                .filter(|(c, _)| c.is_none_or(|c| granted.contains(c)))
-                .map(|(_, d)| if client.apps { ui::with_view(d.clone()) } else { d.clone() })
-                .collect()
-        })
-        .clone()
+    catalogue::list(granted, client).as_array().cloned().unwrap_or_default()
 }
 
 /// Every tool, as a client without MCP Apps sees it.
@@ -262,6 +227,15 @@ impl<P: Platform> ToolHost for Toolbox<'_, P> {
     }
 
     async fn call(&self, name: &str, args: &Value, client: Client, retry: &Retry) -> Result<ToolResult, RpcError> {
+        let Some(tool) = catalogue::find(name) else {
+            return Err(RpcError::new(INVALID_PARAMS, format!("Unknown tool: {name}")));
+        };
+        // Every handler reads arguments checked against the tool's schema, defaults filled in.
+        let args = match tool.check(args) {
+            Ok(a) => a,
+            Err(message) => return Ok(ToolResult::error(message)),
+        };
+        let args = &args;
         self.client.set(client);
         *self.retry.borrow_mut() = retry.clone();
         *self.current.borrow_mut() = Some((name.to_string(), args.clone()));
@@ -269,18 +243,17 @@ impl<P: Platform> ToolHost for Toolbox<'_, P> {
             *self.verified.borrow_mut() = Some(confirm::verify(self, name, args, state)?);
         }
         self.needs.set(scopes_for(name));
-        let result = match capability_of(name) {
-            None => return Err(RpcError::new(INVALID_PARAMS, format!("Unknown tool: {name}"))),
-            Some(Some(Capability::Playback)) => playback::call(self, name, args).await,
-            Some(Some(Capability::Library)) => library::call(self, name, args).await,
-            Some(Some(Capability::Playlists)) => playlists::call(self, name, args).await,
-            Some(None) => match name {
+        let result = match tool.capability {
+            Some(Capability::Playback) => playback::call(self, name, args).await,
+            Some(Capability::Library) => library::call(self, name, args).await,
+            Some(Capability::Playlists) => playlists::call(self, name, args).await,
+            None => match name {
                 "search_tracks" => Some(search::search_tracks(self, args).await),
-                "get_my_profile" => Some(profile::get_my_profile(self, args).await),
+                "get_my_profile" => Some(profile::get_my_profile(self).await),
                 "get_auth_url" => Some(auth::get_auth_url(self)),
                 "authenticate" => Some(auth::authenticate(self, args).await),
                 "forget_me" => Some(auth::forget_me(self, args).await),
-                "get_auth_status" => Some(auth::get_auth_status(self, args).await),
+                "get_auth_status" => Some(auth::get_auth_status(self).await),
                 _ => catalog::call(self, name, args).await,
             },
         };
@@ -307,63 +280,9 @@ pub fn with_cover(mut item: Value, images: &Value) -> Value {
     item
 }
 
-/// An object schema that forbids unknown properties (models then learn from the error).
-pub fn object_schema(properties: Value, required: &[&str]) -> Value {
-    let mut schema = json!({"type": "object", "properties": properties, "additionalProperties": false});
-    if !required.is_empty() {
-        schema["required"] = json!(required);
-    }
-    schema
-}
-
-/// A tool definition. `hints` are (readOnlyHint, destructiveHint, idempotentHint), chosen
-/// for each tool; every tool built here talks to Spotify (openWorldHint).
-pub fn tool(name: &str, title: &str, description: &str, input: Value, output: Value, hints: [bool; 3]) -> Value {
-    let [read_only, destructive, idempotent] = hints;
-    json!({"name": name, "title": title, "description": description, "inputSchema": input, "outputSchema": output,
-           "annotations": {"readOnlyHint": read_only, "destructiveHint": destructive, "idempotentHint": idempotent, "openWorldHint": true}})
-}
-
-/// Hints of a tool that only reads.
-pub const READS: [bool; 3] = [true, false, true];
-
-/// An output schema: an object with these properties.
-pub fn output(properties: Value, required: &[&str]) -> Value {
-    json!({"type": "object", "properties": properties, "required": required})
-}
-
-/// Rejects arguments the schema does not name, with a message a model can correct from.
-pub fn check_known(args: &Value, known: &[&str]) -> Result<(), ToolResult> {
-    if let Some(extra) = args.as_object().and_then(|o| o.keys().find(|k| !known.contains(&k.as_str()))) {
-        return Err(ToolResult::error(format!("Unknown argument {extra:?}; this tool takes: {}", known.join(", "))));
-    }
-    Ok(())
-}
-
-/// The mode of a folded tool (`command`, `kind`, `action`): its value among `modes`, or
-/// an error listing them.
-pub fn mode<'v>(args: &'v Value, key: &str, modes: &[&str]) -> Result<&'v str, ToolResult> {
-    match args.get(key).and_then(Value::as_str) {
-        Some(m) if modes.contains(&m) => Ok(m),
-        Some(m) => Err(ToolResult::error(format!("Unknown {key} {m:?}; it must be one of: {}.", modes.join(", ")))),
-        None => Err(ToolResult::error(format!("{key} is required: one of {}.", modes.join(", ")))),
-    }
-}
-
-/// After [`check_known`] for the whole tool: rejects arguments the chosen mode does not take
-/// (`takes` lists them; the mode's own key is always allowed).
-pub fn check_applies(args: &Value, key: &str, mode: &str, takes: &[&str]) -> Result<(), ToolResult> {
-    let extra = args.as_object().and_then(|o| o.keys().find(|k| k.as_str() != key && !takes.contains(&k.as_str())));
-    match extra {
-        None => Ok(()),
-        Some(extra) if takes.is_empty() => {
-            Err(ToolResult::error(format!("{extra} does not apply to {key} {mode}, which takes no other argument.")))
-        }
-        Some(extra) => Err(ToolResult::error(format!(
-            "{extra} does not apply to {key} {mode}, which takes: {}.",
-            takes.join(", ")
-        ))),
-    }
+/// A string argument the schema has checked (`""` when absent).
+pub fn arg_str<'v>(args: &'v Value, key: &str) -> &'v str {
+    args[key].as_str().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -507,19 +426,6 @@ mod tests {
         for kind in library::Kind::ALL {
             assert!(scopes_for("get_library").contains(&kind.scope()[0]), "{}", kind.name());
         }
-    }
-
-    #[test]
-    fn mode_arguments_are_checked() {
-        let err =
-            |r: Result<(), ToolResult>| r.unwrap_err().to_json()["content"][0]["text"].as_str().unwrap().to_string();
-        let args = json!({"command": "pause", "volume_percent": 3});
-        assert!(err(check_applies(&args, "command", "pause", &["device"])).contains("volume_percent does not apply"));
-        assert!(check_applies(&json!({"command": "pause", "device": "x"}), "command", "pause", &["device"]).is_ok());
-        let e = mode(&json!({"kind": "genres"}), "kind", &["saved_tracks"]).unwrap_err();
-        assert!(e.to_json()["content"][0]["text"].as_str().unwrap().contains("one of: saved_tracks"));
-        let e = mode(&json!({}), "kind", &["saved_tracks"]).unwrap_err();
-        assert!(e.to_json()["content"][0]["text"].as_str().unwrap().contains("kind is required"));
     }
 
     /// The tools folded into today's, by their old names.

@@ -2,27 +2,10 @@
 
 use crate::core::platform::Platform;
 use crate::mcp::model::ToolResult;
-use crate::tools::{check_known, errors, object_schema, output, tool, Toolbox, READS};
-use serde_json::{json, Value};
+use crate::tools::{errors, Toolbox};
+use serde_json::json;
 
-pub fn definition() -> Value {
-    tool(
-        "get_my_profile",
-        "My Spotify profile",
-        "The Spotify account this connection uses: display name, user id, URI.",
-        object_schema(json!({}), &[]),
-        output(
-            json!({"id": {"type": "string"}, "display_name": {"type": ["string", "null"]}, "uri": {"type": "string"}, "url": {"type": "string"}}),
-            &["id", "uri"],
-        ),
-        READS,
-    )
-}
-
-pub async fn get_my_profile<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> ToolResult {
-    if let Err(e) = check_known(args, &[]) {
-        return e;
-    }
+pub async fn get_my_profile<P: Platform>(tb: &Toolbox<'_, P>) -> ToolResult {
     let mut session = match tb.session().await {
         Ok(s) => s,
         Err(r) => return r,

@@ -2,39 +2,12 @@
 
 use crate::core::platform::Platform;
 use crate::mcp::model::ToolResult;
-use crate::tools::{check_known, errors, object_schema, output, tool, Toolbox, READS};
+use crate::tools::{arg_str, errors, Toolbox};
 use serde_json::{json, Value};
 
-/// Spotify's cap since February 2026; more gives a 400, so we clamp and say so.
+/// Spotify's cap since February 2026: `limit` is clamped to it (the catalogue's `clamp`),
+/// with a note, since more gives a 400.
 pub const MAX_LIMIT: u64 = 10;
-const DEFAULT_LIMIT: u64 = 5;
-const MAX_OFFSET: u64 = 1000;
-
-pub fn definition() -> Value {
-    tool(
-        "search_tracks",
-        "Search tracks",
-        "Search tracks by title, artist or album words (filters like artist:queen work). At most 10 per call; page with offset.",
-        object_schema(
-            json!({
-                "query": {"type": "string", "minLength": 1, "maxLength": 500},
-                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
-                "market": {"type": "string", "pattern": "^[A-Z]{2}$", "description": "Country code: only tracks playable there"}
-            }),
-            &["query"],
-        ),
-        output(
-            json!({
-                "query": {"type": "string"}, "total": {"type": "integer"}, "offset": {"type": "integer"}, "limit": {"type": "integer"},
-                "tracks": {"type": "array", "items": {"type": "object", "required": ["id", "uri", "name", "artists"]}},
-                "note": {"type": "string"}
-            }),
-            &["query", "total", "offset", "limit", "tracks"],
-        ),
-        READS,
-    )
-}
 
 fn duration(ms: u64) -> String {
     let s = ms / 1000;
@@ -67,56 +40,39 @@ pub struct SearchQuery {
     pub note: Option<String>,
 }
 
-/// `query`, `limit` (clamped to 10, with a note), `offset` (≤ 1000) and `market`, checked
-/// before any KV or Spotify call; `types` is Spotify's comma-separated `type` value.
+/// The `/v1/search` call of `query`, `limit` (clamped to 10, with a note), `offset` and
+/// `market` (checked by the catalogue, but for the market's pattern); `types` is Spotify's
+/// comma-separated `type` value.
 pub fn parse_query(args: &Value, types: &str) -> Result<SearchQuery, ToolResult> {
-    let Some(query) =
-        args.get("query").and_then(Value::as_str).map(str::trim).filter(|q| !q.is_empty() && q.len() <= 500)
-    else {
+    let query = arg_str(args, "query").trim();
+    if query.is_empty() {
         return Err(ToolResult::error(
             "query is required: a non-empty string of search words (at most 500 characters).",
         ));
-    };
+    }
     let mut note = None;
-    let limit = match args.get("limit") {
-        None | Some(Value::Null) => DEFAULT_LIMIT,
-        Some(v) => match v.as_u64() {
-            Some(0) | None => return Err(ToolResult::error("limit must be an integer from 1 to 10.")),
-            Some(n) if n > MAX_LIMIT => {
-                note = Some(format!("limit {n} was reduced to {MAX_LIMIT}, Spotify's maximum; use offset to page."));
-                MAX_LIMIT
-            }
-            Some(n) => n,
-        },
-    };
-    let offset = match args.get("offset") {
-        None | Some(Value::Null) => 0,
-        Some(v) => match v.as_u64() {
-            Some(n) if n <= MAX_OFFSET => n,
-            _ => return Err(ToolResult::error("offset must be an integer from 0 to 1000.")),
-        },
-    };
+    let mut limit = args["limit"].as_u64().unwrap_or(MAX_LIMIT);
+    if limit > MAX_LIMIT {
+        note = Some(format!("limit {limit} was reduced to {MAX_LIMIT}, Spotify's maximum; use offset to page."));
+        limit = MAX_LIMIT;
+    }
+    let offset = args["offset"].as_u64().unwrap_or(0);
     let mut params = vec![
         ("q", query.to_string()),
         ("type", types.to_string()),
         ("limit", limit.to_string()),
         ("offset", offset.to_string()),
     ];
-    if let Some(m) = args.get("market") {
-        match m.as_str() {
-            Some(m) if m.len() == 2 && m.bytes().all(|b| b.is_ascii_uppercase()) => {
-                params.push(("market", m.to_string()))
-            }
-            _ => return Err(ToolResult::error("market must be a two-letter country code such as \"US\" or \"DE\".")),
+    if let Some(m) = args["market"].as_str() {
+        if m.len() != 2 || !m.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ToolResult::error("market must be a two-letter country code such as \"US\" or \"DE\"."));
         }
+        params.push(("market", m.to_string()));
     }
     Ok(SearchQuery { query: query.to_string(), limit, offset, params, note })
 }
 
 pub async fn search_tracks<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> ToolResult {
-    if let Err(e) = check_known(args, &["query", "limit", "offset", "market"]) {
-        return e;
-    }
     let SearchQuery { query, limit, offset, params: query_params, note } = match parse_query(args, "track") {
         Ok(q) => q,
         Err(e) => return e,
@@ -161,4 +117,24 @@ pub async fn search_tracks<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> To
         out["note"] = json!(note);
     }
     ToolResult::ok(text, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clamped_limit_is_the_schemas_maximum() {
+        for name in ["search", "search_tracks"] {
+            let tool = crate::tools::catalogue::find(name).unwrap();
+            assert_eq!(tool.input()["properties"]["limit"]["maximum"], MAX_LIMIT, "{name}");
+            let args = tool.check(&json!({"query": " love ", "limit": 50, "market": "DE"})).unwrap();
+            let q = parse_query(&args, "track").unwrap();
+            assert_eq!((q.query.as_str(), q.limit), ("love", MAX_LIMIT));
+            assert!(q.note.unwrap().contains("reduced to 10"));
+            let five = parse_query(&tool.check(&json!({"query": "x"})).unwrap(), "track").unwrap();
+            assert_eq!(five.limit, 5, "the default");
+            assert!(parse_query(&tool.check(&json!({"query": "x", "market": "de"})).unwrap(), "track").is_err());
+        }
+    }
 }

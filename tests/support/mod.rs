@@ -522,7 +522,10 @@ pub fn mcp_modern_with(stack: &Stack, token: &str, method: &str, mut params: Val
 pub fn call_tool(stack: &Stack, token: &str, name: &str, args: Value) -> Value {
     let r = mcp_legacy(stack, token, "tools/call", json!({"name": name, "arguments": args}));
     assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["result"].clone()
+    let result = r.json()["result"].clone();
+    // Every tool result the tests see matches the tool's outputSchema.
+    spotify_mcp_edge::tools::catalogue::check_result(name, &result).unwrap();
+    result
 }
 
 /// Serves `body` (JSON) at every path on a loopback port, for client metadata documents.
