@@ -5,6 +5,8 @@ WORKER_BUILD_VERSION=0.8.7
 PY_MCP_VERSION=2.3.0
 # cargo-fuzz (libFuzzer) for the fuzz targets in fuzz/; runs on the stable toolchain with `-s none`.
 CARGO_FUZZ_VERSION=0.13.2
+# twiggy, the wasm size profiler of scripts/size.sh (installed by that script on first use).
+TWIGGY_VERSION=0.8.0
 # wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock, byte for byte.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' "$ROOT/Cargo.lock")"
