@@ -18,4 +18,11 @@ if [ "${SPOTIFY_MCP_SKIP_BUILD:-}" = 1 ] && [ -f build/worker/shim.mjs ]; then
   exit 0
 fi
 node scripts/build-ui.mjs
-exec "$TOOLS_ROOT/bin/worker-build" --release --no-panic-recovery
+# --no-panic-recovery: worker-build's recovery shim wraps every request in Proxy layers that
+# cost about a millisecond of CPU each; the code forbids unsafe code and is fuzzed for panics.
+"$TOOLS_ROOT/bin/worker-build" --release --no-panic-recovery
+# The function-name section (for readable stack traces) is an eighth of the gzipped .wasm;
+# it is kept only for CPU profiles (scripts/profile.sh sets SPOTIFY_MCP_KEEP_NAMES=1).
+if [ "${SPOTIFY_MCP_KEEP_NAMES:-}" != 1 ]; then
+  "$WASM_OPT_BIN" build/worker/index.wasm --all-features --strip-debug -o build/worker/index.wasm
+fi

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The Worker's size: builds it (scripts/build.sh), prints the .wasm's raw and gzip -9 sizes
-# (also without its name section, which worker-build keeps for readable stack traces), then
+# (with its name section, kept for this breakdown, and without it, as deployed), then
 # the top 20 crates and the top 20 functions by twiggy. Run: `bash scripts/size.sh`
 # (SPOTIFY_MCP_SKIP_BUILD=1 measures the last build; N=40 shows more rows). Installs twiggy
 # into the tools cache on first use (one `cargo install`, about two minutes).
 set -euo pipefail
 . "$(dirname "$0")/tools.sh"
 cd "$ROOT"
-WASM=build/index_bg.wasm
-[ "${SPOTIFY_MCP_SKIP_BUILD:-}" = 1 ] && [ -f "$WASM" ] || bash scripts/build.sh >&2
+WASM=build/worker/index.wasm
+[ "${SPOTIFY_MCP_SKIP_BUILD:-}" = 1 ] && [ -f "$WASM" ] || SPOTIFY_MCP_KEEP_NAMES=1 bash scripts/build.sh >&2
 N="${N:-20}"
 TWIGGY="$TOOLS_ROOT/bin/twiggy"
 if ! "$TWIGGY" --version 2>/dev/null | grep -q "$TWIGGY_VERSION"; then

@@ -268,6 +268,21 @@ pub fn is_loopback_host(u: &url::Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Size: `url` reaches Unicode host handling through `idna`, whose default back end
+    /// (`idna_adapter` 1.2) brings ICU4X normalisation tables, about 50 KB of the gzipped
+    /// .wasm. Cargo.lock holds the ASCII-only 1.0.0 instead (not a direct dependency: its
+    /// debug assertion fires on some non-ASCII hosts in the fuzz builds, whose own lock
+    /// keeps 1.2). Every host we parse is ASCII or Punycode; a raw non-ASCII host is an
+    /// invalid URL. This keeps a `cargo update` from undoing it unnoticed.
+    #[test]
+    fn the_lock_keeps_the_ascii_only_idna_back_end() {
+        let lock = include_str!("../../Cargo.lock");
+        let entry = lock.split("[[package]]").find(|p| p.contains("name = \"idna_adapter\"")).expect("in the lock");
+        assert!(entry.contains("version = \"1.0.0\""), "{entry}");
+        assert!(url::Url::parse("https://\u{e9}xample.com/").is_err(), "a raw non-ASCII host is refused");
+        assert_eq!(url::Url::parse("https://xn--xample-9ua.com/").unwrap().host_str(), Some("xn--xample-9ua.com"));
+    }
     use futures::executor::block_on;
 
     #[test]
