@@ -24,5 +24,5 @@ node scripts/build-ui.mjs
 # The function-name section (for readable stack traces) is an eighth of the gzipped .wasm;
 # it is kept only for CPU profiles (scripts/profile.sh sets SPOTIFY_MCP_KEEP_NAMES=1).
 if [ "${SPOTIFY_MCP_KEEP_NAMES:-}" != 1 ]; then
-  "$WASM_OPT_BIN" build/worker/index.wasm --all-features --strip-debug -o build/worker/index.wasm
+  node scripts/strip-names.mjs build/worker/index.wasm
 fi

@@ -17,7 +17,7 @@ if ! "$TWIGGY" --version 2>/dev/null | grep -q "$TWIGGY_VERSION"; then
 fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-"$WASM_OPT_BIN" "$WASM" --all-features --strip-debug -o "$tmp/stripped.wasm"
+cp "$WASM" "$tmp/stripped.wasm" && node scripts/strip-names.mjs "$tmp/stripped.wasm" >/dev/null
 printf 'wasm:                 %8d bytes raw, %7d bytes gzip\n' "$(wc -c < "$WASM")" "$(gzip -9 -c "$WASM" | wc -c)"
 printf 'without names section %8d bytes raw, %7d bytes gzip\n' \
   "$(wc -c < "$tmp/stripped.wasm")" "$(gzip -9 -c "$tmp/stripped.wasm" | wc -c)"

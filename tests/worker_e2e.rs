@@ -451,6 +451,47 @@ fn discovery_and_unauthenticated_answers() {
     assert_eq!(bad.status, 400);
 }
 
+/// The entry module replays the Rust router's answer to the unauthenticated probe (by URL
+/// origin and Origin header): the replay must be the very answer Rust gives, and a probe
+/// from another origin, or with a token, must not get it.
+#[test]
+fn the_remembered_probe_answer_is_the_routers_own() {
+    let s = stack();
+    let probe = |origin: Option<&str>| {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(o) = origin {
+            headers.push(("origin", o));
+        }
+        post(&s.url("/mcp"), &headers, r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+    };
+    let strip = |r: &Resp| {
+        let mut h: Vec<_> = r
+            .headers
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "date" | "cf-ray" | "connection"))
+            .cloned()
+            .collect();
+        h.sort();
+        (r.status, h, r.body.clone())
+    };
+    let first = probe(None);
+    assert_eq!(first.status, 401);
+    for _ in 0..3 {
+        assert_eq!(strip(&probe(None)), strip(&first), "replayed as first answered");
+    }
+    let foreign = probe(Some("http://evil.example"));
+    assert_eq!(foreign.status, 403, "{}", foreign.body);
+    assert_eq!(strip(&probe(Some("http://evil.example"))), strip(&foreign));
+    assert_eq!(probe(None).status, 401, "another Origin has its own answer");
+    let bad_token = post(
+        &s.url("/mcp"),
+        &[("content-type", "application/json"), ("authorization", "Bearer nope.nope")],
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+    );
+    assert_eq!(bad_token.status, 401);
+    assert!(bad_token.header("www-authenticate").unwrap().contains("invalid_token"), "a token always reaches Rust");
+}
+
 /// Runs an official SDK client script and returns the JSON line it printed.
 fn run_client(program: &str, args: &[&str]) -> Value {
     let s = stack();
