@@ -8,10 +8,9 @@ if [ ! -x "$WASM_BINDGEN_BIN" ] || [ ! -x "$WASM_OPT_BIN" ]; then
   echo "build: pinned tools missing; run scripts/setup.sh (or make setup) first" >&2
   exit 1
 fi
-# The static assets directory of wrangler.toml ([assets]) must exist before wrangler starts.
 mkdir -p build/ui
 # The test harness builds once and starts several Workers from the same build.
-# The MCP Apps views (build/ui/*.html) are served through the static-assets binding; they
+# The MCP Apps views (build/ui/*.html) are imported by the entry module (src/edge/entry.mjs); they
 # take about a second, so a skipped build still makes them when they are missing.
 if [ "${SPOTIFY_MCP_SKIP_BUILD:-}" = 1 ] && [ -f build/worker/shim.mjs ]; then
   [ -f build/ui/player.html ] && [ -f build/ui/list.html ] || node scripts/build-ui.mjs

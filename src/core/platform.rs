@@ -75,8 +75,8 @@ pub trait RateLimit {
     fn is_bound(&self, limiter: Limiter) -> bool;
 }
 
-/// Files deployed with the Worker as static assets (the MCP Apps views, built from
-/// `src/ui/`): kept out of the `.wasm`, read through the assets binding.
+/// Files shipped with the Worker outside the `.wasm` (the MCP Apps views, built from
+/// `src/ui/`, in the Worker's JS module).
 pub trait Assets {
     /// The text of `path` (relative to the assets directory), `None` when absent.
     async fn asset(&self, path: &str) -> Result<Option<String>, PortError>;

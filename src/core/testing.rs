@@ -140,7 +140,7 @@ pub struct TestPlatform {
     /// The next this-many KV writes fail.
     pub failing_kv_writes: Cell<usize>,
     pub limiter: MemLimiter,
-    /// The static assets, by path (the MCP Apps views).
+    /// The MCP Apps views, by file name.
     pub assets: std::cell::RefCell<std::collections::HashMap<String, String>>,
 }
 

@@ -1,5 +1,5 @@
 // The Worker's entry module: the Rust Worker (build/worker/shim.mjs, built by worker-build)
-// behind one memo at the JS boundary.
+// behind one memo at the JS boundary, and the MCP Apps views it serves.
 //
 // The unauthenticated `/mcp` probe (a POST without Authorization) is what every client sends
 // first and every scanner sends forever. The Rust router answers it from the URL's origin and
@@ -8,6 +8,12 @@
 // the .wasm: the logic stays in Rust, this only remembers its output. Only the early answers
 // (401, or 403 from the origin checks) are kept; anything else always goes to Rust.
 import Worker from "../../build/worker/shim.mjs";
+import player from "../../build/ui/player.html";
+import list from "../../build/ui/list.html";
+
+// The MCP Apps views, as text (wrangler's Text rule), for the Rust adapter's `Assets` port
+// (src/edge/mod.rs reads this one global; nothing else does).
+globalThis.__SPOTIFY_MCP_VIEWS__ = Object.freeze({ "player.html": player, "list.html": list });
 
 const probes = new Map();
 /** Origins a deployment answers on are few; past this the memo starts over. */

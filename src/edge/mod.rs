@@ -13,8 +13,6 @@ struct Platform {
     kv: Option<worker::kv::KvStore>,
     /// The Rate Limiting bindings, by `Limiter::ALL` order; `None` when not bound.
     limiters: [Option<worker::RateLimiter>; 2],
-    /// The static assets binding (`[assets]` in wrangler.toml).
-    assets: Option<worker::Fetcher>,
 }
 
 /// A `[[ratelimits]]` binding, or `None` when wrangler.toml does not declare it. Read by
@@ -137,19 +135,17 @@ impl Http for Platform {
     }
 }
 
+/// The global the entry module (src/edge/entry.mjs) puts the views on, by file name.
+const VIEWS_GLOBAL: &str = "__SPOTIFY_MCP_VIEWS__";
+
 impl Assets for Platform {
     async fn asset(&self, path: &str) -> Result<Option<String>, PortError> {
-        let Some(assets) = &self.assets else { return Ok(None) };
-        // The host is ignored: the binding serves its own directory.
-        let mut resp = assets
-            .fetch(format!("https://assets.invalid/{path}"), None)
-            .await
-            .map_err(|e| port_err("assets fetch", e))?;
-        match resp.status_code() {
-            200 => resp.text().await.map(Some).map_err(|e| port_err("assets read", e)),
-            404 => Ok(None),
-            status => Err(PortError(format!("assets fetch: HTTP {status}"))),
+        use worker::js_sys::{global, Reflect};
+        let views = Reflect::get(&global(), &VIEWS_GLOBAL.into()).map_err(|_| PortError("views unreadable".into()))?;
+        if views.is_undefined() {
+            return Ok(None);
         }
+        Ok(Reflect::get(&views, &path.into()).ok().and_then(|v| v.as_string()))
     }
 }
 
@@ -261,11 +257,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             Err(resp) => (resp, RequestLog::default()),
             Ok((request, limit)) => match read_body(req, request, limit).await {
                 Ok(request) => {
-                    let platform = Platform {
-                        kv: env.kv("TOKENS").ok(),
-                        limiters: Limiter::ALL.map(|l| rate_limiter(&env, l)),
-                        assets: env.assets("ASSETS").ok(),
-                    };
+                    let platform =
+                        Platform { kv: env.kv("TOKENS").ok(), limiters: Limiter::ALL.map(|l| rate_limiter(&env, l)) };
                     crate::app::handle_configured(&platform, configured, request).await
                 }
                 Err(resp) => (resp, RequestLog::default()),

@@ -1,7 +1,7 @@
 //! MCP Apps views (the `io.modelcontextprotocol/ui` extension, SEP-1865): a now-playing card
 //! and a list of tracks, albums or playlists, which hosts that render MCP Apps show in place
 //! of the text result. The HTML is built from `src/ui/` into single self-contained files
-//! (`scripts/build-ui.mjs`) and deployed as Workers static assets, outside the `.wasm`.
+//! (`scripts/build-ui.mjs`) and shipped in the Worker's JS module as text, outside the `.wasm`.
 
 use crate::core::platform::Platform;
 use crate::mcp::model::{Client, UI_MIME};
@@ -13,7 +13,7 @@ pub const LIST: &str = "ui://spotify/list.html";
 
 struct View {
     uri: &'static str,
-    /// Path in the static assets directory.
+    /// File name under build/ui/.
     file: &'static str,
     name: &'static str,
     title: &'static str,
@@ -89,7 +89,7 @@ pub async fn read<P: Platform>(platform: &P, uri: &str) -> Option<Result<Value, 
     Some(match platform.asset(view.file).await {
         Ok(Some(html)) => Ok(json!([{"uri": view.uri, "mimeType": UI_MIME, "text": html, "_meta": meta()}])),
         Ok(None) => Err(ResourceError::Failed(format!(
-            "the view {} is not deployed with this server (the static assets were not built: scripts/build.sh)",
+            "the view {} is not deployed with this server (the views were not built: scripts/build.sh)",
             view.uri
         ))),
         Err(e) => Err(ResourceError::Failed(format!("the view {} could not be read ({e})", view.uri))),
