@@ -7,7 +7,9 @@
 // change, no I/O), so the first answer for a given pair is kept and replayed without entering
 // the .wasm: the logic stays in Rust, this only remembers its output. Only the early answers
 // (401, or 403 from the origin checks) are kept; anything else always goes to Rust.
-import Worker from "../../build/worker/shim.mjs";
+// The Rust Worker's fetch handler (the legacy shim of worker-build exports it), called from a
+// plain module handler: no entrypoint class to construct on every request.
+import { fetch as rustFetch } from "../../build/worker/shim.mjs";
 import player from "../../build/ui/player.html";
 import list from "../../build/ui/list.html";
 
@@ -19,20 +21,20 @@ const probes = new Map();
 /** Origins a deployment answers on are few; past this the memo starts over. */
 const MAX = 64;
 
-export default class extends Worker {
-  async fetch(request) {
-    if (request.method !== "POST" || request.headers.has("authorization")) return super.fetch(request);
+export default {
+  async fetch(request, env, ctx) {
+    if (request.method !== "POST" || request.headers.has("authorization")) return rustFetch(request, env, ctx);
     const url = new URL(request.url);
-    if (url.pathname !== "/mcp") return super.fetch(request);
+    if (url.pathname !== "/mcp") return rustFetch(request, env, ctx);
     const key = `${url.origin}\n${request.headers.get("origin") ?? ""}`;
     const known = probes.get(key);
     if (known) return new Response(known.body, known.init);
-    const response = await super.fetch(request);
+    const response = await rustFetch(request, env, ctx);
     if (response.status === 401 || response.status === 403) {
       if (probes.size >= MAX) probes.clear();
       const body = await response.clone().arrayBuffer();
       probes.set(key, { body, init: { status: response.status, headers: [...response.headers] } });
     }
     return response;
-  }
-}
+  },
+};
