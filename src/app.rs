@@ -434,13 +434,20 @@ mod tests {
                 .to_string()
         }
 
+        /// A public client registered for the harness's redirect URI: its client_id.
+        fn register(&self) -> String {
+            let mut reg = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/register")).unwrap());
+            reg.body = serde_json::to_vec(
+                &json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"}),
+            )
+            .unwrap();
+            self.send(reg).body_json().unwrap()["client_id"].as_str().unwrap().to_string()
+        }
+
         /// The consent page's answer for these choices (the page itself, when it comes back).
         fn decide(&self, caps: &[&str], own_app: Option<&str>) -> (HttpResponse, String) {
             let redirect = "http://127.0.0.1:9/cb";
-            let mut reg = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/register")).unwrap());
-            reg.body = serde_json::to_vec(&json!({"redirect_uris": [redirect], "token_endpoint_auth_method": "none"}))
-                .unwrap();
-            let client_id = self.send(reg).body_json().unwrap()["client_id"].as_str().unwrap().to_string();
+            let client_id = self.register();
             self.last_client_id.replace(client_id.clone());
             let verifier = "v".repeat(50);
             let mut url = url::Url::parse(&format!("{ORIGIN}/authorize")).unwrap();
@@ -1367,12 +1374,7 @@ mod tests {
     #[test]
     fn authorize_preselects_the_requested_capabilities_and_refuses_unknown_ones() {
         let h = Harness::new();
-        let mut reg = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/register")).unwrap());
-        reg.body = serde_json::to_vec(
-            &json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"}),
-        )
-        .unwrap();
-        let client_id = h.send(reg).body_json().unwrap()["client_id"].as_str().unwrap().to_string();
+        let client_id = h.register();
         let page = |scope: &str| {
             let mut url = url::Url::parse(&format!("{ORIGIN}/authorize")).unwrap();
             url.query_pairs_mut()
@@ -1516,12 +1518,7 @@ mod tests {
     #[test]
     fn an_approval_within_a_second_of_the_page_appearing_comes_back() {
         let h = Harness::new();
-        let mut reg = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/register")).unwrap());
-        reg.body = serde_json::to_vec(
-            &json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"}),
-        )
-        .unwrap();
-        let client_id = h.send(reg).body_json().unwrap()["client_id"].as_str().unwrap().to_string();
+        let client_id = h.register();
         let mut url = url::Url::parse(&format!("{ORIGIN}/authorize")).unwrap();
         url.query_pairs_mut()
             .append_pair("response_type", "code")

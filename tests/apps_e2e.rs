@@ -24,19 +24,7 @@ fn player_and_list_views_in_headless_chromium() {
     assert_eq!(state["structuredContent"]["is_playing"], true, "{state}");
 
     let artifacts = root().join("test-artifacts/screenshots");
-    let out = std::process::Command::new("node")
-        .args(["tests/browser/apps.mjs", &s.base, &t.access])
-        .arg(&artifacts)
-        .current_dir(root())
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "MCP Apps browser test failed (is Debian's chromium installed? `make setup`):\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("{}", stdout.lines().last().unwrap_or(""));
+    eprintln!("{}", run_browser_script("tests/browser/apps.mjs", &[&s.base, &t.access, artifacts.to_str().unwrap()]));
     for shot in ["ui-player-light.png", "ui-player-dark.png", "ui-list-light.png", "ui-list-dark.png"] {
         assert!(artifacts.join(shot).exists(), "{shot} missing");
     }

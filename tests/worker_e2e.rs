@@ -1182,20 +1182,8 @@ fn browser_suite_in_headless_chromium() {
     let artifacts = root().join("test-artifacts/screenshots");
     let own_app = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
     s.emulator.register_app(own_app, &[&s.url("/callback")]);
-    let out = std::process::Command::new("node")
-        .args(["tests/browser/flow.mjs", &s.base])
-        .arg(&artifacts)
-        .arg(own_app)
-        .current_dir(root())
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser suite failed (is Debian's chromium installed? `make setup`):\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("browser suite: {}", stdout.lines().last().unwrap_or(""));
+    let summary = run_browser_script("tests/browser/flow.mjs", &[&s.base, artifacts.to_str().unwrap(), own_app]);
+    eprintln!("browser suite: {summary}");
     assert!(artifacts.join("2-consent.png").exists() && artifacts.join("2c-consent-own-app.png").exists());
 }
 

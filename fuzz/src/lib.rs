@@ -39,27 +39,11 @@ pub const NOW_MS: u64 = 1_800_000_000_000;
 pub const MASTER: [u8; 32] = [42; 32];
 pub const USER: &str = "alice";
 
-pub const PURPOSES: [Purpose; 7] = [
-    Purpose::Client,
-    Purpose::Consent,
-    Purpose::SpotifyState,
-    Purpose::Code,
-    Purpose::Session,
-    Purpose::Relink,
-    Purpose::RequestState,
-];
+pub const PURPOSES: [Purpose; 7] = Purpose::ALL;
 
 /// The label `sealed` derives its key and associated data from (its wire format).
 pub fn label(p: Purpose) -> &'static str {
-    match p {
-        Purpose::Client => "client",
-        Purpose::Consent => "consent",
-        Purpose::SpotifyState => "spotify-state",
-        Purpose::Code => "code",
-        Purpose::Session => "session",
-        Purpose::Relink => "relink",
-        Purpose::RequestState => "request-state",
-    }
+    p.label()
 }
 
 pub fn purpose(name: &str) -> Option<Purpose> {

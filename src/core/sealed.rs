@@ -33,7 +33,18 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    fn label(self) -> &'static str {
+    pub const ALL: [Purpose; 7] = [
+        Purpose::Client,
+        Purpose::Consent,
+        Purpose::SpotifyState,
+        Purpose::Code,
+        Purpose::Session,
+        Purpose::Relink,
+        Purpose::RequestState,
+    ];
+
+    /// The label a purpose's key is derived from and its values are bound to (wire format).
+    pub fn label(self) -> &'static str {
         match self {
             Purpose::Client => "client",
             Purpose::Consent => "consent",

@@ -519,6 +519,19 @@ pub fn mcp_modern_with(stack: &Stack, token: &str, method: &str, mut params: Val
     )
 }
 
+/// Runs a headless-Chromium script of tests/browser with `args`; fails the test with its
+/// output unless it succeeds, else returns its last line (the summary).
+pub fn run_browser_script(script: &str, args: &[&str]) -> String {
+    let out = Command::new("node").arg(script).args(args).current_dir(root()).output().expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script} failed (is Debian's chromium installed? `make setup`):\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout.lines().last().unwrap_or("").to_string()
+}
+
 pub fn call_tool(stack: &Stack, token: &str, name: &str, args: Value) -> Value {
     let r = mcp_legacy(stack, token, "tools/call", json!({"name": name, "arguments": args}));
     assert_eq!(r.status, 200, "{}", r.body);
