@@ -68,8 +68,9 @@ fn kib(bytes: usize) -> String {
 }
 
 /// The 413 for a body over [`body_limit`]: JSON-RPC shaped on `/mcp`, an OAuth error elsewhere.
-pub fn too_large(method: &str, path: &str) -> HttpResponse {
-    let limit = body_limit(method, path);
+pub fn too_large(req: &HttpRequest) -> HttpResponse {
+    let path = req.url.path();
+    let limit = body_limit(&req.method, path);
     let resp = if path == "/mcp" {
         transport::too_large(limit)
     } else {
@@ -79,25 +80,27 @@ pub fn too_large(method: &str, path: &str) -> HttpResponse {
             &format!("the request body is larger than {} allowed on {path}", kib(limit)),
         )
     };
-    cors_for(path, resp)
+    cors(req, resp)
 }
 
 /// Before reading a body: a declared `Content-Length` over the route's limit is refused
 /// at once. `Ok` is the limit to read up to (the length may be absent or lie).
-pub fn admit_body(method: &str, path: &str, content_length: Option<u64>) -> Result<usize, HttpResponse> {
-    let limit = body_limit(method, path);
-    match content_length {
-        Some(n) if n > limit as u64 => Err(too_large(method, path)),
+pub fn admit_body(req: &HttpRequest) -> Result<usize, HttpResponse> {
+    let limit = body_limit(&req.method, req.url.path());
+    match req.content_length() {
+        Some(n) if n > limit as u64 => Err(too_large(req)),
         _ => Ok(limit),
     }
 }
 
-fn cors(req: &HttpRequest, resp: HttpResponse) -> HttpResponse {
-    cors_for(req.url.path(), resp)
-}
-
-fn cors_for(path: &str, mut resp: HttpResponse) -> HttpResponse {
-    if CORS_PATHS.contains(&path) || path.starts_with("/.well-known/") {
+/// CORS headers answer browsers only: a browser's cross-origin request always carries
+/// `Origin`, and on a response to a request without one (every native client, every
+/// scanner) nobody reads them. Locally each header costs a measurable share of the
+/// unauthenticated probe's CPU (README "Performance"). The early-answer memo of the entry
+/// module keys on `Origin` as well, so a replayed answer matches its request.
+fn cors(req: &HttpRequest, mut resp: HttpResponse) -> HttpResponse {
+    let path = req.url.path();
+    if req.header("origin").is_some() && (CORS_PATHS.contains(&path) || path.starts_with("/.well-known/")) {
         resp = resp
             .with_header("access-control-allow-origin", "*")
             .with_header("access-control-expose-headers", "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version");
@@ -199,7 +202,7 @@ pub async fn handle_configured<P: Platform>(
     }
     if req.body.len() > body_limit(&req.method, req.url.path()) {
         // Adapters stop reading at the limit; this holds for any that hand over more.
-        return (too_large(&req.method, req.url.path()), log);
+        return (too_large(&req), log);
     }
     let config = match config {
         Ok(c) => c,
@@ -784,7 +787,7 @@ mod tests {
             r
         };
         let kv = &h.platform.kv;
-        for origin in [None, Some("https://evil.example")] {
+        for origin in [None, Some(ORIGIN), Some("https://evil.example")] {
             kv.reset_counts();
             let early = answer_before_body(Ok(&config), &request(origin, None)).expect("answered early");
             assert_eq!((kv.reads.get(), kv.writes.get()), (0, 0));
@@ -802,6 +805,32 @@ mod tests {
         assert!(answer_before_body(Ok(&config), &get).is_none());
         let problems = Config::from_env(&std::collections::HashMap::<String, String>::new()).unwrap_err();
         assert!(answer_before_body(Err(&problems), &request(None, None)).is_none(), "a broken config says so");
+    }
+
+    #[test]
+    fn cors_headers_answer_browsers_only() {
+        let h = Harness::new();
+        let probe = |origin: Option<&str>| {
+            let mut r = HttpRequest::new("POST", url::Url::parse(&format!("{ORIGIN}/mcp")).unwrap())
+                .with_header("content-type", "application/json");
+            if let Some(o) = origin {
+                r = r.with_header("origin", o);
+            }
+            r.body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_vec();
+            h.send(r)
+        };
+        let browser = probe(Some(ORIGIN));
+        assert_eq!(browser.status, 401);
+        assert_eq!(browser.header("access-control-allow-origin"), Some("*"));
+        assert!(browser.header("access-control-expose-headers").unwrap().contains("WWW-Authenticate"));
+        let native = probe(None);
+        let names: Vec<&str> = native.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["content-type", "www-authenticate"], "the 401 a native client gets");
+        assert_eq!(native.body, browser.body);
+        // A browser-based client on an https page reads the challenge; a plain-http page on
+        // another host (DNS rebinding of a local server) is refused.
+        assert_eq!(probe(Some("https://client.example")).header("access-control-allow-origin"), Some("*"));
+        assert_eq!(probe(Some("http://rebind.example")).status, 403);
     }
 
     #[test]
@@ -1746,13 +1775,18 @@ mod tests {
             assert!(j["error_description"].as_str().unwrap().contains(&format!("{} KiB", limit / 1024)), "{j}");
         }
         // What an adapter asks before reading: a declared length over the limit is refused unread.
-        assert_eq!(admit_body("POST", "/token", Some(100 * 1024 * 1024)).unwrap_err().status, 413);
+        let head = |path: &str, length: Option<u64>| {
+            let mut req = HttpRequest::new("POST", url::Url::parse(&format!("https://mcp.example{path}")).unwrap());
+            req.headers.extend(length.map(|n| ("content-length".to_string(), n.to_string())));
+            req
+        };
+        assert_eq!(admit_body(&head("/token", Some(100 * 1024 * 1024))).unwrap_err().status, 413);
         assert_eq!(
-            admit_body("POST", "/mcp", Some(100 * 1024 * 1024)).unwrap_err().body_json().unwrap()["id"],
+            admit_body(&head("/mcp", Some(100 * 1024 * 1024))).unwrap_err().body_json().unwrap()["id"],
             Value::Null
         );
-        assert_eq!(admit_body("POST", "/mcp", None), Ok(256 * 1024));
-        assert_eq!(admit_body("POST", "/token", Some(10)), Ok(TOKEN_BODY_LIMIT));
+        assert_eq!(admit_body(&head("/mcp", None)), Ok(256 * 1024));
+        assert_eq!(admit_body(&head("/token", Some(10))), Ok(TOKEN_BODY_LIMIT));
     }
 
     #[test]

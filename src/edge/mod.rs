@@ -189,7 +189,7 @@ impl EnvSource for WorkerEnv<'_> {
 fn head(req: &Request, early: Result<HttpRequest, HttpResponse>) -> Result<(HttpRequest, usize), HttpResponse> {
     let mut request = early?;
     request.headers = req.headers().entries().collect();
-    let limit = crate::app::admit_body(&request.method, request.url.path(), request.content_length())?;
+    let limit = crate::app::admit_body(&request)?;
     Ok((request, limit))
 }
 
@@ -217,8 +217,8 @@ async fn read_body(mut req: Request, mut request: HttpRequest, limit: usize) -> 
     if matches!(req.method(), Method::Get | Method::Head) {
         return Ok(request);
     }
-    let too_large = || crate::app::too_large(&request.method, request.url.path());
-    request.body = if request.content_length().is_some() {
+    let too_large = || crate::app::too_large(&request);
+    let body = if request.content_length().is_some() {
         // A declared length within the limit: the runtime holds the body to it, so one read
         // of the whole (a stream reader costs a promise and closures per chunk).
         req.bytes().await.map_err(|_| unreadable("body"))?
@@ -232,9 +232,10 @@ async fn read_body(mut req: Request, mut request: HttpRequest, limit: usize) -> 
             Err(_) => Vec::new(), // no body
         }
     };
-    if request.body.len() > limit {
+    if body.len() > limit {
         return Err(too_large());
     }
+    request.body = body;
     Ok(request)
 }
 

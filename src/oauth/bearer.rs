@@ -66,7 +66,8 @@ pub fn challenge(origin: &str, error: Option<&str>) -> HttpResponse {
     }
     let body = json!({"error": if error.is_some() { "invalid_token" } else { "unauthorized" },
         "error_description": error.unwrap_or("sign in: this server uses OAuth; see the WWW-Authenticate header")});
-    HttpResponse::json(401, &body).with_header("www-authenticate", challenge).with_header("cache-control", "no-store")
+    // No `Cache-Control`: a 401 is not cacheable unless it says so (RFC 9111 §4.2.2).
+    HttpResponse::json(401, &body).with_header("www-authenticate", challenge)
 }
 
 /// The MCP authorization spec's scope challenge: 403 naming every scope the call needs
