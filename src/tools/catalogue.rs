@@ -224,7 +224,7 @@ impl Tool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json::json;
 
     fn refused(tool: &str, args: Value) -> String {
         find(tool).unwrap().check(&args).unwrap_err()

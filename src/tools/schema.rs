@@ -280,7 +280,7 @@ pub fn unknown_keywords(schema: &Value, path: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json::json;
 
     fn err(schema: Value, value: Value) -> String {
         validate(&schema, &value, "x").unwrap_err()
