@@ -66,9 +66,7 @@ fn load() -> Vec<Tool> {
                 .and_then(Value::as_array)
                 .map(|c| c.iter().filter_map(Value::as_str).map(str::to_string).collect())
                 .unwrap_or_default();
-            for key in PRIVATE {
-                definition.remove(key);
-            }
+            crate::json::retain(&mut definition, &mut |k, _| !PRIVATE.contains(&k));
             let mut definition = Value::Object(definition);
             if let Some(m) = modes.as_mut() {
                 // The mode argument's enum is the list of cases.
@@ -165,10 +163,8 @@ impl Tool {
         let required: Vec<&str> =
             input["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
         let mut args = args.as_object().cloned().unwrap_or_default();
-        args.retain(|k, v| {
-            !(v.is_null()
-                && !required.contains(&k.as_str())
-                && properties.get(k).is_some_and(|s| !schema::allows_null(s)))
+        crate::json::retain(&mut args, &mut |k, v| {
+            !(v.is_null() && !required.contains(&k) && properties.get(k).is_some_and(|s| !schema::allows_null(s)))
         });
         if let Some(extra) = args.keys().find(|k| !properties.contains_key(*k)) {
             return Err(schema::unknown(extra, properties));

@@ -111,7 +111,9 @@ async fn run<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Resu
         }
         "update_playlist" => {
             let mut b = args.clone();
-            b.as_object_mut().map(|o| o.remove("playlist"));
+            if let Some(o) = b.as_object_mut() {
+                crate::json::retain(o, &mut |k, _| k != "playlist");
+            }
             if b.as_object().is_none_or(|o| o.is_empty()) {
                 return Err(ToolResult::error("give at least one of name, description, public, collaborative."));
             }
