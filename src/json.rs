@@ -28,6 +28,13 @@ pub fn retain(object: &mut Map<String, Value>, keep: &mut dyn FnMut(&str, &Value
     *object = kept;
 }
 
+/// `value` as compact JSON text: the same text as `value.to_string()`, written by the
+/// serializer `serde_json::to_vec` uses. Nothing here displays a `Value` with `{}`: its
+/// `Display` would compile two more serializers (compact and pretty) for a few messages.
+pub fn text(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// `serde_json::to_value(value).unwrap()`, as `json!` converts an expression, in one place.
 #[inline(never)]
 pub fn to<T: serde::Serialize + ?Sized>(value: &T) -> Value {

@@ -326,7 +326,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     // Workers observability (wrangler.toml) records every request's method, path, status and
     // time; our line adds only what it cannot know, when there is something to say.
     if let Some(line) = log.line(resp.status) {
-        worker::console_log!("{line}");
+        worker::console_log!("{}", crate::json::text(&line));
     }
     let headers = Headers::new();
     for (k, v) in &resp.headers {

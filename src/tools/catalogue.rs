@@ -178,7 +178,7 @@ impl Tool {
                 let value = args.get(&m.key).unwrap_or(&Value::Null);
                 schema::validate(&properties[&m.key], value, &m.key)?;
                 let case = m.cases.iter().find(|c| Some(c.name.as_str()) == value.as_str());
-                let case = case.ok_or_else(|| format!("Unknown {} {value}.", m.key))?;
+                let case = case.ok_or_else(|| format!("Unknown {} {}.", m.key, crate::json::text(value)))?;
                 if let Some(extra) = args.keys().find(|k| **k != m.key && !case.takes.contains(k)) {
                     return Err(if case.takes.is_empty() {
                         format!("{extra} does not apply to {} {}, which takes no other argument.", m.key, case.name)
