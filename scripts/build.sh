@@ -18,7 +18,7 @@ if [ "${SPOTIFY_MCP_SKIP_BUILD:-}" = 1 ] && [ -f build/worker/shim.mjs ]; then
 fi
 node scripts/build-ui.mjs
 # The release .wasm is built with the pinned nightly (tools.sh, installed by setup.sh) when it is
-# there, for two things stable cannot do, together about 100 KB raw and 36 KB gzip:
+# there, for two things stable cannot do, together about 100 KB raw and 35 KB gzip:
 # - the standard library recompiled with our profile (opt-level z, LTO with our code) and its
 #   optimize_for_size variants (-Zbuild-std), instead of the prebuilt one, built for speed;
 # - -Cpanic=immediate-abort: a panic is a bare `unreachable` trap, with no formatting of its
@@ -35,7 +35,7 @@ if command -v rustup >/dev/null 2>&1 \
   export CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
   export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort"
 else
-  echo "build: $WASM_NIGHTLY (with rust-src) is not installed; building on stable, about 36 KB gzip larger (run scripts/setup.sh)" >&2
+  echo "build: $WASM_NIGHTLY (with rust-src) is not installed; building on stable, about 35 KB gzip larger (run scripts/setup.sh)" >&2
 fi
 # --no-panic-recovery: worker-build's recovery shim wraps every request in Proxy layers that
 # cost about a millisecond of CPU each; the code forbids unsafe code and is fuzzed for panics.
