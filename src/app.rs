@@ -5,10 +5,10 @@ use crate::context::Ctx;
 use crate::core::config::{Config, ConfigProblem, EnvSource};
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::{Limiter, Platform};
-use crate::json::json;
 use crate::mcp::{server, transport};
 use crate::oauth::{bearer, clients, flow, metadata, revoke, token};
 use crate::tools::Toolbox;
+use serde_json::json;
 
 /// What a request's log line would say: no tokens, no ids, only a hash prefix of the user.
 #[derive(Debug, Default, Clone)]

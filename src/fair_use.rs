@@ -21,11 +21,10 @@
 use crate::context::Ctx;
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::{Limiter, Platform};
-use crate::json::json;
 use crate::mcp::model::{self, Client, Retry, RpcError, ToolResult};
 use crate::mcp::server::{self, ResourceError, ToolHost};
 use crate::mcp::transport;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Refreshes of one grant (a rotating chain of refresh tokens) in an hour. A client needs
 /// one an hour (access tokens live an hour); the rest is room for restarts. Each refresh

@@ -130,7 +130,7 @@ mod tests {
     #[test]
     fn decoding_refuses_client_ids_parse_would_refuse() {
         for bad in ["01f", "", "é", &"é".repeat(16), &"g".repeat(32)] {
-            let json = crate::json::json!({ "Own": bad }).to_string();
+            let json = serde_json::json!({ "Own": bad }).to_string();
             assert!(serde_json::from_str::<SpotifyApp>(&json).is_err(), "{bad:?} decoded");
         }
     }

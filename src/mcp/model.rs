@@ -1,7 +1,6 @@
 //! JSON-RPC 2.0 and MCP protocol values, independent of transport.
 
-use crate::json::json;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// The stateless revision: no handshake, version and capabilities in every request's `_meta`.
 pub const MODERN_VERSION: &str = "2026-07-28";

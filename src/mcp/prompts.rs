@@ -1,9 +1,8 @@
 //! Prompts: reusable requests that carry the workarounds for what Spotify removed
 //! (recommendations, related artists, audio features), built on the tools that remain.
 
-use crate::json::json;
 use crate::mcp::model::{RpcError, INVALID_PARAMS};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub const TIME_RANGES: &[&str] = &["short_term", "medium_term", "long_term"];
 const SIZES: &[&str] = &["10", "20", "30", "50"];

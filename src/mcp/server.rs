@@ -7,10 +7,9 @@
 //!   carry the version in the `MCP-Protocol-Version` header.
 #![allow(async_fn_in_trait)]
 
-use crate::json::json;
 use crate::mcp::model::*;
 use crate::mcp::prompts;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// The tools behind the protocol (implemented by `crate::tools`).
 pub trait ToolHost {

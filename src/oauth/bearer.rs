@@ -7,8 +7,8 @@ use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;
 use crate::core::secret::UserKey;
 use crate::core::store::AccessRecord;
-use crate::json::json;
 use crate::oauth::token_user;
+use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub struct Principal {

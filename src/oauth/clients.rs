@@ -9,10 +9,9 @@ use crate::core::crypto::{b64url, ct_eq};
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;
 use crate::core::sealed::{self, Purpose};
-use crate::json::json;
 use crate::oauth::error;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::net::IpAddr;
 
 const DCR_PREFIX: &str = "mcp_";

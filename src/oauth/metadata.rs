@@ -4,7 +4,7 @@ use crate::context::Ctx;
 use crate::core::capability::Capabilities;
 use crate::core::http::HttpResponse;
 use crate::core::platform::Platform;
-use crate::json::json;
+use serde_json::json;
 
 pub fn protected_resource<P: Platform>(ctx: &Ctx<'_, P>) -> HttpResponse {
     HttpResponse::json(

@@ -9,7 +9,7 @@ pub mod revoke;
 pub mod token;
 
 use crate::core::http::HttpResponse;
-use crate::json::json;
+use serde_json::json;
 
 pub const ACCESS_TOKEN_TTL: u64 = 3600;
 pub const REFRESH_TOKEN_TTL: u64 = 30 * 24 * 3600;

@@ -9,10 +9,10 @@ use crate::core::sealed::{self, Purpose};
 use crate::core::secret::UserKey;
 use crate::core::store::{token_hash, AccessRecord, CodeUse, DayCount, GrantRecord, RefreshRecord};
 use crate::fair_use;
-use crate::json::json;
 use crate::oauth::clients;
 use crate::oauth::flow::{resource_matches, CodePayload};
 use crate::oauth::{error, token_user, ACCESS_TOKEN_TTL, CODE_TTL, REFRESH_TOKEN_TTL};
+use serde_json::json;
 use std::collections::HashMap;
 
 pub async fn token<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpResponse {

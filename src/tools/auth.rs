@@ -3,12 +3,11 @@
 //! not reach our `/callback` (the link is refused for any other Spotify account).
 
 use crate::core::platform::Platform;
-use crate::json::json;
 use crate::mcp::model::ToolResult;
 use crate::oauth::flow;
 use crate::oauth::FLOW_TTL;
 use crate::tools::{arg_str, Toolbox};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub fn get_auth_url<P: Platform>(tb: &Toolbox<'_, P>) -> ToolResult {
     match flow::relink_url(tb.ctx, &tb.principal.uk, &[]) {

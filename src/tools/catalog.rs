@@ -3,12 +3,11 @@
 //! except an artist: two (the artist, then their albums: no single endpoint gives both).
 
 use crate::core::platform::Platform;
-use crate::json::json;
 use crate::mcp::model::ToolResult;
 use crate::tools::library::{compact_album, compact_artist};
 use crate::tools::search::{compact_track, parse_query, SearchQuery};
 use crate::tools::{arg_str, errors, ids, Toolbox};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// What `get_item` opens (playlists have their own tool, under the playlists capability).
 const ITEM_KINDS: &[&str] = &["track", "album", "artist", "show", "episode"];

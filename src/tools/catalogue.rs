@@ -220,7 +220,7 @@ impl Tool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::json;
+    use serde_json::json;
 
     fn refused(tool: &str, args: Value) -> String {
         find(tool).unwrap().check(&args).unwrap_err()

@@ -10,11 +10,10 @@
 use crate::core::crypto::{b64url, random_token, sha256};
 use crate::core::platform::Platform;
 use crate::core::sealed::{self, Purpose, SealError};
-use crate::json::json;
 use crate::mcp::model::{RpcError, ToolResult, INVALID_PARAMS};
 use crate::tools::Toolbox;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// How long the person has to answer.
 pub const STATE_TTL_SECS: u64 = 300;

@@ -3,11 +3,10 @@
 //! 2026 `/me/library` endpoints). One Spotify call each.
 
 use crate::core::platform::Platform;
-use crate::json::json;
 use crate::mcp::model::ToolResult;
 use crate::tools::search::compact_track;
 use crate::tools::{arg_str, errors, ids, Toolbox};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// What `get_library` lists: one Spotify endpoint and scope each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,12 +23,11 @@ use crate::context::Ctx;
 use crate::core::capability::{Capabilities, Capability};
 use crate::core::platform::Platform;
 use crate::core::store::{SpotifyLink, StoreError};
-use crate::json::json;
 use crate::mcp::model::{Client, Retry, RpcError, ToolResult, INVALID_PARAMS};
 use crate::mcp::server::{ResourceError, ToolHost};
 use crate::oauth::bearer::Principal;
 use crate::spotify::session::SpotifySession;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::cell::Cell;
 
 /// The tools of one request for one caller.

@@ -4,13 +4,12 @@
 //! "no active device" failure (+1: the device list, so the message can name them).
 
 use crate::core::platform::Platform;
-use crate::json::json;
 use crate::mcp::model::ToolResult;
 use crate::spotify::session::{SessionError, SpotifySession};
 use crate::spotify::SpotifyError;
 use crate::tools::search::compact_track;
 use crate::tools::{arg_str, errors, ids, Toolbox};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// A validated call: the Spotify request and how its answer is shown.
 struct Request {

@@ -4,11 +4,10 @@
 //! One Spotify call each.
 
 use crate::core::platform::Platform;
-use crate::json::json;
 use crate::mcp::model::ToolResult;
 use crate::tools::search::compact_track;
 use crate::tools::{arg_str, errors, ids, Toolbox};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub fn compact_playlist(p: &Value) -> Value {
     crate::tools::with_cover(

@@ -1,9 +1,9 @@
 //! `get_my_profile`: who the caller is on Spotify. One Spotify call (`GET /v1/me`).
 
 use crate::core::platform::Platform;
-use crate::json::json;
 use crate::mcp::model::ToolResult;
 use crate::tools::{errors, Toolbox};
+use serde_json::json;
 
 pub async fn get_my_profile<P: Platform>(tb: &Toolbox<'_, P>) -> ToolResult {
     let mut session = match tb.session().await {

@@ -4,14 +4,13 @@
 //! for items), so nobody reads another user's playlist through this server.
 
 use crate::core::platform::Platform;
-use crate::json::json;
 use crate::mcp::server::ResourceError;
 use crate::spotify::session::SessionError;
 use crate::spotify::SpotifyError;
 use crate::tools::catalog::compact_item;
 use crate::tools::playlists::{compact_item as compact_playlist_item, compact_playlist};
 use crate::tools::Toolbox;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const SCHEMES: &[(&str, &str)] =
     &[("playlists", "playlist"), ("tracks", "track"), ("albums", "album"), ("artists", "artist")];

@@ -280,7 +280,7 @@ pub fn unknown_keywords(schema: &Value, path: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::json;
+    use serde_json::json;
 
     fn err(schema: Value, value: Value) -> String {
         validate(&schema, &value, "x").unwrap_err()

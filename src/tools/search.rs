@@ -1,10 +1,9 @@
 //! `search_tracks`: one Spotify call (`GET /v1/search`).
 
 use crate::core::platform::Platform;
-use crate::json::json;
 use crate::mcp::model::ToolResult;
 use crate::tools::{arg_str, errors, Toolbox};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Spotify's cap since February 2026: `limit` is clamped to it (the catalogue's `clamp`),
 /// with a note, since more gives a 400.

@@ -4,10 +4,9 @@
 //! (`scripts/build-ui.mjs`) and shipped in the Worker's JS module as text, outside the `.wasm`.
 
 use crate::core::platform::Platform;
-use crate::json::json;
 use crate::mcp::model::{Client, UI_MIME};
 use crate::mcp::server::ResourceError;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub const PLAYER: &str = "ui://spotify/player.html";
 pub const LIST: &str = "ui://spotify/list.html";
