@@ -17,6 +17,26 @@ if [ "${SPOTIFY_MCP_SKIP_BUILD:-}" = 1 ] && [ -f build/worker/shim.mjs ]; then
   exit 0
 fi
 node scripts/build-ui.mjs
+# The release .wasm is built with the pinned nightly (tools.sh, installed by setup.sh) when it is
+# there, for two things stable cannot do, together about 100 KB raw and 35 KB gzip:
+# - the standard library recompiled with our profile (opt-level z, LTO with our code) and its
+#   optimize_for_size variants (-Zbuild-std), instead of the prebuilt one, built for speed;
+# - -Cpanic=immediate-abort: a panic is a bare `unreachable` trap, with no formatting of its
+#   message and location and no panic hook. The code forbids unsafe code and is fuzzed for
+#   panics (fuzz/). What a panic looks like in production now: the request fails with an
+#   uncaught "RuntimeError: unreachable" (in Workers Logs and `wrangler tail`) but without the "Rust panic: <message> at <file:line>" line that the worker crate's
+#   panic hook logged first on stable; as before, nothing recovers and the instance is reused.
+# Without that toolchain (setup skipped) the build falls back to stable: the same Worker, a
+# larger .wasm, panics logged with their message.
+if command -v rustup >/dev/null 2>&1 \
+   && rustup component list --toolchain "$WASM_NIGHTLY" --installed 2>/dev/null | grep -qx rust-src; then
+  export RUSTUP_TOOLCHAIN="$WASM_NIGHTLY"
+  export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+  export CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
+  export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort"
+else
+  echo "build: $WASM_NIGHTLY (with rust-src) is not installed; building on stable, about 35 KB gzip larger (run scripts/setup.sh)" >&2
+fi
 # --no-panic-recovery: worker-build's recovery shim wraps every request in Proxy layers that
 # cost about a millisecond of CPU each; the code forbids unsafe code and is fuzzed for panics.
 "$TOOLS_ROOT/bin/worker-build" --release --no-panic-recovery

@@ -7,6 +7,13 @@ set -euo pipefail
 cd "$ROOT"
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# The pinned nightly of the release .wasm (see tools.sh): minimal profile, the standard library's
+# source (recompiled by -Zbuild-std) and the wasm32 target (worker-build checks it is there).
+if ! rustup component list --toolchain "$WASM_NIGHTLY" --installed 2>/dev/null | grep -qx rust-src \
+   || ! rustup target list --toolchain "$WASM_NIGHTLY" --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  echo "setup: installing the $WASM_NIGHTLY toolchain for the release .wasm"
+  rustup toolchain install "$WASM_NIGHTLY" --profile minimal -c rust-src -t wasm32-unknown-unknown
+fi
 
 installed() { "$1" --version 2>/dev/null | grep -q "$2"; }
 if ! installed "$TOOLS_ROOT/bin/worker-build" "$WORKER_BUILD_VERSION"; then
@@ -45,4 +52,4 @@ if ! "$TOOLS_ROOT/py/bin/python" -c "import mcp, sys; sys.exit(0)" 2>/dev/null \
   python3 -m venv "$TOOLS_ROOT/py"
   "$TOOLS_ROOT/py/bin/pip" install -q "mcp==$PY_MCP_VERSION"
 fi
-echo "setup: ok (worker-build $WORKER_BUILD_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, cargo-fuzz $CARGO_FUZZ_VERSION, wrangler $(node_modules/.bin/wrangler --version 2>/dev/null | tail -n1))"
+echo "setup: ok ($WASM_NIGHTLY, worker-build $WORKER_BUILD_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, cargo-fuzz $CARGO_FUZZ_VERSION, wrangler $(node_modules/.bin/wrangler --version 2>/dev/null | tail -n1))"

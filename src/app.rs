@@ -287,7 +287,7 @@ async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Request
         if let Some(wait) = crate::fair_use::limited(ctx, Limiter::McpCalls, &key).await {
             log.user = Some(uk.log_id().to_string());
             log.warnings.push("throttled: MCP calls per user");
-            return crate::fair_use::mcp_throttled(req, wait).await;
+            return crate::fair_use::mcp_throttled::<Toolbox<P>>(req, wait).await;
         }
     }
     // A tool call reads the caller's Spotify link too: the user key is in the token, so both
@@ -333,7 +333,8 @@ async fn mcp<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest, log: &mut Request
         return resp;
     }
     let toolbox = Toolbox::new(ctx, &principal).with_link(link);
-    let reply = server::handle(&toolbox, &id, &method, &params, &transport::envelope(req)).await;
+    let host = server::Either::<_, crate::fair_use::Throttled>::Left(&toolbox);
+    let reply = server::handle(&host, &id, &method, &params, &transport::envelope(req)).await;
     log.spotify_calls = toolbox.spotify_calls.get();
     log.warnings = toolbox.warnings.take();
     transport::to_http(reply)

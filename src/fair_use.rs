@@ -79,15 +79,17 @@ one person. Wait {} and try again; nothing was done.",
 
 /// Answers a throttled `/mcp` request without any KV or Spotify work: a `tools/call` gets a
 /// tool error result (the model reads it and can wait), anything else a JSON-RPC error with
-/// HTTP 429. Both carry `Retry-After`.
-pub async fn mcp_throttled(req: &HttpRequest, secs: u64) -> HttpResponse {
+/// HTTP 429. Both carry `Retry-After`. `H` is the host the caller serves `/mcp` with
+/// otherwise: the dispatch is shared with it (see [`server::Either`]).
+pub async fn mcp_throttled<H: ToolHost>(req: &HttpRequest, secs: u64) -> HttpResponse {
     let retry = secs.to_string();
     let (id, method, params) = match transport::parse(req) {
         Ok(m) => m,
         Err(_) => (Value::Null, String::new(), json!({})),
     };
     if method == "tools/call" {
-        let reply = server::handle(&Throttled(secs), &id, &method, &params, &transport::envelope(req)).await;
+        let host = server::Either::<H, Throttled>::Right(&Throttled(secs));
+        let reply = server::handle(&host, &id, &method, &params, &transport::envelope(req)).await;
         return transport::to_http(reply).with_header("retry-after", retry);
     }
     let e = RpcError::new(RATE_LIMITED, mcp_message(secs)).with_data(json!({"retryAfterSeconds": secs}));
@@ -95,7 +97,7 @@ pub async fn mcp_throttled(req: &HttpRequest, secs: u64) -> HttpResponse {
 }
 
 /// A tool host that answers every call with the throttle message.
-struct Throttled(u64);
+pub struct Throttled(u64);
 
 impl ToolHost for Throttled {
     fn list(&self, _client: Client) -> Vec<Value> {

@@ -11,6 +11,7 @@ pub mod app;
 pub mod context;
 pub mod core;
 pub mod fair_use;
+pub mod json;
 pub mod mcp;
 pub mod oauth;
 pub mod pages;

@@ -76,10 +76,16 @@ fn purpose_key(master: &Key, purpose: Purpose) -> Key {
     master.derive(format!("seal:{}", purpose.label()).as_bytes())
 }
 
+// The generic functions are thin: the cryptography lives in `seal_json` and `open_json`,
+// compiled once rather than once per sealed type.
 pub fn seal<T: Serialize>(keys: &Keyring, purpose: Purpose, value: &T, expires_at: u64) -> Result<String, SealError> {
-    let master = if purpose == Purpose::Client { keys.identity() } else { keys.current() };
     let json = serde_json::to_vec(&Envelope { exp: expires_at, v: value }).map_err(|_| SealError::Crypto)?;
-    let sealed = purpose_key(master, purpose).seal(purpose.label().as_bytes(), &json).map_err(|_| SealError::Crypto)?;
+    seal_json(keys, purpose, &json)
+}
+
+fn seal_json(keys: &Keyring, purpose: Purpose, json: &[u8]) -> Result<String, SealError> {
+    let master = if purpose == Purpose::Client { keys.identity() } else { keys.current() };
+    let sealed = purpose_key(master, purpose).seal(purpose.label().as_bytes(), json).map_err(|_| SealError::Crypto)?;
     Ok(b64url(&sealed))
 }
 
@@ -94,21 +100,26 @@ pub fn open_with<'k, T: DeserializeOwned>(
     text: &str,
     now: u64,
 ) -> Result<(T, &'k Key), SealError> {
+    let (json, master) = open_json(keys, purpose, text)?;
+    let env: Envelope<T> = serde_json::from_slice(&json).map_err(|_| SealError::Invalid)?;
+    if env.exp != 0 && now >= env.exp {
+        return Err(SealError::Expired);
+    }
+    Ok((env.v, master))
+}
+
+/// The envelope's JSON and the master key it opened under.
+fn open_json<'k>(keys: &'k Keyring, purpose: Purpose, text: &str) -> Result<(Vec<u8>, &'k Key), SealError> {
     if text.len() > 8192 {
         return Err(SealError::Invalid);
     }
     let bytes = b64url_decode(text).ok_or(SealError::Invalid)?;
     let candidates: Vec<&Key> =
         if purpose == Purpose::Client { keys.identity_openers().collect() } else { keys.openers().collect() };
-    let (json, master) = candidates
+    candidates
         .into_iter()
         .find_map(|master| Some((purpose_key(master, purpose).open(purpose.label().as_bytes(), &bytes).ok()?, master)))
-        .ok_or(SealError::Invalid)?;
-    let env: Envelope<T> = serde_json::from_slice(&json).map_err(|_| SealError::Invalid)?;
-    if env.exp != 0 && now >= env.exp {
-        return Err(SealError::Expired);
-    }
-    Ok((env.v, master))
+        .ok_or(SealError::Invalid)
 }
 
 #[cfg(test)]

@@ -287,21 +287,27 @@ impl<'a, K: Kv> Store<'a, K> {
         })
     }
 
+    // The generic readers and writers are thin: the KV call and the cryptography live in
+    // `get_plain` and `put_plain`, compiled once rather than once per record type.
     async fn get_json<T: DeserializeOwned>(&self, uk: &UserKey, key: &str) -> Result<Option<T>, StoreError> {
+        match self.get_plain(uk, key).await? {
+            Some(plain) => serde_json::from_slice(&plain).map(Some).map_err(|_| StoreError::Undecryptable),
+            None => Ok(None),
+        }
+    }
+
+    async fn get_plain(&self, uk: &UserKey, key: &str) -> Result<Option<std::rc::Rc<Vec<u8>>>, StoreError> {
         let Some(text) = self.kv.get(key).await? else { return Ok(None) };
-        let plain = match opened::recall(self.keys, key, &text) {
-            Some(plain) => plain,
-            None => {
-                let bytes = crate::core::crypto::b64url_decode(&text).ok_or(StoreError::Undecryptable)?;
-                let plain = self
-                    .keys
-                    .openers()
-                    .find_map(|master| Self::user_data_key(master, uk).open(key.as_bytes(), &bytes).ok())
-                    .ok_or(StoreError::Undecryptable)?;
-                opened::remember(self.keys, key, text, plain)
-            }
-        };
-        serde_json::from_slice(&plain).map(Some).map_err(|_| StoreError::Undecryptable)
+        if let Some(plain) = opened::recall(self.keys, key, &text) {
+            return Ok(Some(plain));
+        }
+        let bytes = crate::core::crypto::b64url_decode(&text).ok_or(StoreError::Undecryptable)?;
+        let plain = self
+            .keys
+            .openers()
+            .find_map(|master| Self::user_data_key(master, uk).open(key.as_bytes(), &bytes).ok())
+            .ok_or(StoreError::Undecryptable)?;
+        Ok(Some(opened::remember(self.keys, key, text, plain)))
     }
 
     async fn put_json<T: Serialize>(
@@ -312,8 +318,12 @@ impl<'a, K: Kv> Store<'a, K> {
         ttl: Option<u64>,
     ) -> Result<(), StoreError> {
         let plain = serde_json::to_vec(value).map_err(|_| StoreError::Undecryptable)?;
+        self.put_plain(uk, key, &plain, ttl).await
+    }
+
+    async fn put_plain(&self, uk: &UserKey, key: &str, plain: &[u8], ttl: Option<u64>) -> Result<(), StoreError> {
         let sealed =
-            Self::user_data_key(self.keys.current(), uk).seal(key.as_bytes(), &plain).map_err(StoreError::Crypto)?;
+            Self::user_data_key(self.keys.current(), uk).seal(key.as_bytes(), plain).map_err(StoreError::Crypto)?;
         Ok(self.kv.put(key, &b64url(&sealed), ttl.map(|t| t.max(60))).await?)
     }
 

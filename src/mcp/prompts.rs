@@ -7,21 +7,25 @@ use serde_json::{json, Value};
 pub const TIME_RANGES: &[&str] = &["short_term", "medium_term", "long_term"];
 const SIZES: &[&str] = &["10", "20", "30", "50"];
 
+/// The prompts as JSON text, parsed when asked for: a literal this size built with `json!`
+/// is several KB of .wasm (a string and an insert per key), the text a few hundred bytes.
+const LIST: &str = r#"[
+    {"name": "discover_similar", "title": "Discover similar artists",
+     "description": "Find artists like a given one, rebuilt from search, genres and the user's own top artists (Spotify removed 'related artists').",
+     "arguments": [{"name": "artist", "description": "The artist to start from (a name or a Spotify artist URI).", "required": true}]},
+    {"name": "taste_profile", "title": "My taste profile",
+     "description": "Summarise the user's listening habits from their top tracks, top artists and recent plays.",
+     "arguments": [{"name": "time_range", "description": "short_term (about 4 weeks), medium_term (6 months) or long_term (years).", "required": true}]},
+    {"name": "build_playlist", "title": "Build a playlist",
+     "description": "Draft a playlist for a mood or occasion from the user's history and search, confirm it with the user, then create it.",
+     "arguments": [
+        {"name": "vibe", "description": "The mood, genre or occasion, e.g. 'rainy Sunday jazz'.", "required": true},
+        {"name": "size", "description": "How many tracks (1-100).", "required": true}
+     ]}
+]"#;
+
 pub fn list() -> Value {
-    json!([
-        {"name": "discover_similar", "title": "Discover similar artists",
-         "description": "Find artists like a given one, rebuilt from search, genres and the user's own top artists (Spotify removed 'related artists').",
-         "arguments": [{"name": "artist", "description": "The artist to start from (a name or a Spotify artist URI).", "required": true}]},
-        {"name": "taste_profile", "title": "My taste profile",
-         "description": "Summarise the user's listening habits from their top tracks, top artists and recent plays.",
-         "arguments": [{"name": "time_range", "description": "short_term (about 4 weeks), medium_term (6 months) or long_term (years).", "required": true}]},
-        {"name": "build_playlist", "title": "Build a playlist",
-         "description": "Draft a playlist for a mood or occasion from the user's history and search, confirm it with the user, then create it.",
-         "arguments": [
-            {"name": "vibe", "description": "The mood, genre or occasion, e.g. 'rainy Sunday jazz'.", "required": true},
-            {"name": "size", "description": "How many tracks (1-100).", "required": true}
-         ]}
-    ])
+    serde_json::from_slice(LIST.as_bytes()).expect("the prompt list is valid JSON")
 }
 
 fn arg<'a>(args: &'a Value, name: &str) -> Result<&'a str, RpcError> {

@@ -28,6 +28,52 @@ pub trait ToolHost {
     async fn read_resource(&self, uri: &str) -> Result<Value, ResourceError>;
 }
 
+/// One of two tool hosts. The Worker answers `/mcp` with its tools and, when fair use
+/// throttles, with a host that refuses every call: both go through
+/// `Either<Toolbox, Throttled>`, so [`handle`] and all it inlines is compiled once, not once
+/// per host.
+pub enum Either<'a, L, R> {
+    Left(&'a L),
+    Right(&'a R),
+}
+
+impl<L: ToolHost, R: ToolHost> ToolHost for Either<'_, L, R> {
+    fn list(&self, client: Client) -> Vec<Value> {
+        match self {
+            Either::Left(h) => h.list(client),
+            Either::Right(h) => h.list(client),
+        }
+    }
+    async fn call(&self, name: &str, arguments: &Value, client: Client, retry: &Retry) -> Result<ToolResult, RpcError> {
+        match self {
+            Either::Left(h) => h.call(name, arguments, client, retry).await,
+            Either::Right(h) => h.call(name, arguments, client, retry).await,
+        }
+    }
+    fn resource_templates(&self) -> Vec<Value> {
+        match self {
+            Either::Left(h) => h.resource_templates(),
+            Either::Right(h) => h.resource_templates(),
+        }
+    }
+    async fn list_resources(
+        &self,
+        cursor: Option<&str>,
+        client: Client,
+    ) -> Result<(Vec<Value>, Option<String>), ResourceError> {
+        match self {
+            Either::Left(h) => h.list_resources(cursor, client).await,
+            Either::Right(h) => h.list_resources(cursor, client).await,
+        }
+    }
+    async fn read_resource(&self, uri: &str) -> Result<Value, ResourceError> {
+        match self {
+            Either::Left(h) => h.read_resource(uri).await,
+            Either::Right(h) => h.read_resource(uri).await,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResourceError {
     NotFound(String),

@@ -384,8 +384,9 @@ async fn fetch_metadata<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> Resul
         Some(Value::String(m)) if m == "private_key_jwt" => return Err(ClientError(CONFIDENTIAL_DOCUMENT.into())),
         Some(other) => {
             return Err(ClientError(format!(
-                "invalid_client: token_endpoint_auth_method {other} cannot be used with a client metadata document; \
-                 only \"none\" (a public client with PKCE) is accepted here"
+                "invalid_client: token_endpoint_auth_method {} cannot be used with a client metadata document; \
+                 only \"none\" (a public client with PKCE) is accepted here",
+                crate::json::text(other)
             )))
         }
     }

@@ -65,7 +65,7 @@ pub fn digest(tool: &str, args: &Value) -> String {
             other => other.clone(),
         }
     }
-    b64url(&sha256(format!("{tool}\n{}", canonical(args)).as_bytes()))
+    b64url(&sha256(format!("{tool}\n{}", crate::json::text(&canonical(args))).as_bytes()))
 }
 
 fn invalid(message: &str) -> RpcError {

@@ -110,7 +110,9 @@ async fn run<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Resu
         }
         "update_playlist" => {
             let mut b = args.clone();
-            b.as_object_mut().map(|o| o.remove("playlist"));
+            if let Some(o) = b.as_object_mut() {
+                crate::json::retain(o, &mut |k, _| k != "playlist");
+            }
             if b.as_object().is_none_or(|o| o.is_empty()) {
                 return Err(ToolResult::error("give at least one of name, description, public, collaborative."));
             }
@@ -166,7 +168,7 @@ async fn run<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Resu
                     format!(
                         "{} ({} items) {}",
                         p["name"].as_str().unwrap_or("?"),
-                        p["items"],
+                        crate::json::text(&p["items"]),
                         p["uri"].as_str().unwrap_or("")
                     )
                 })
@@ -191,7 +193,8 @@ async fn run<P: Platform>(tb: &Toolbox<'_, P>, name: &str, args: &Value) -> Resu
                 .unwrap_or_default();
             let offset = page["offset"].as_u64().unwrap_or(0);
             let name = details.and_then(|d| d["name"].as_str()).map(str::to_string);
-            let mut text = format!("{} — {} items", name.clone().unwrap_or_else(|| id.clone()), page["total"]);
+            let mut text =
+                format!("{} — {} items", name.clone().unwrap_or_else(|| id.clone()), crate::json::text(&page["total"]));
             for (i, it) in items.iter().enumerate() {
                 text.push_str(&format!(
                     "\n{}. {} {}",

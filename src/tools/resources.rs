@@ -76,7 +76,7 @@ pub async fn list<P: Platform>(
                 .map(|p| {
                     let c = compact_playlist(p);
                     json!({"uri": format!("playlists://{}", p["id"].as_str().unwrap_or("")), "name": c["name"], "title": c["name"],
-                           "description": format!("Playlist by {}, {} items", c["owner"].as_str().unwrap_or("?"), c["items"]),
+                           "description": format!("Playlist by {}, {} items", c["owner"].as_str().unwrap_or("?"), crate::json::text(&c["items"])),
                            "mimeType": "application/json"})
                 })
                 .collect()
@@ -121,7 +121,7 @@ pub async fn read<P: Platform>(tb: &Toolbox<'_, P>, uri: &str) -> Result<Value, 
     } else {
         compact_item(kind, &v)
     };
-    Ok(json!([{"uri": uri, "mimeType": "application/json", "text": body.to_string()}]))
+    Ok(json!([{"uri": uri, "mimeType": "application/json", "text": crate::json::text(&body)}]))
 }
 
 #[cfg(test)]

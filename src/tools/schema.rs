@@ -60,7 +60,7 @@ pub fn allows_null(schema: &Value) -> bool {
 fn shown(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        other => other.to_string(),
+        other => crate::json::text(other),
     }
 }
 
@@ -115,7 +115,7 @@ fn plural(t: &str) -> &'static str {
 fn expected(schema: &Value) -> String {
     let types = types_of(schema);
     let one = types.first().copied().filter(|_| types.len() == 1);
-    let show = |key: &str| schema.get(key).map(Value::to_string);
+    let show = |key: &str| schema.get(key).map(crate::json::text);
     match one {
         Some(t @ ("integer" | "number")) => {
             let (min, max) = (show("minimum"), show("maximum"));
@@ -163,7 +163,7 @@ fn wrong(schema: &Value, value: &Value, path: &str) -> String {
         let types = types_of(schema);
         let fit: Vec<Value> =
             options.iter().filter(|o| types.is_empty() || types.iter().any(|t| is_type(t, o))).cloned().collect();
-        return format!("Unknown {path} {value}; it must be one of: {}.", list(&fit));
+        return format!("Unknown {path} {}; it must be one of: {}.", crate::json::text(value), list(&fit));
     }
     if value.as_str() == Some("") && count(schema, "minLength").is_some_and(|n| n > 0) {
         let len =
