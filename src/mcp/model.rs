@@ -91,7 +91,7 @@ pub fn parse(body: &[u8]) -> Result<Message, RpcError> {
 }
 
 pub fn success(id: &Value, result: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "result": result})
+    response(id, "result", result)
 }
 
 pub fn failure(id: &Value, e: &RpcError) -> Value {
@@ -99,7 +99,18 @@ pub fn failure(id: &Value, e: &RpcError) -> Value {
     if let Some(d) = &e.data {
         err["data"] = d.clone();
     }
-    json!({"jsonrpc": "2.0", "id": id, "error": err})
+    response(id, "error", err)
+}
+
+/// A JSON-RPC response whose `result` or `error` is moved in: `json!` copies an
+/// interpolated `Value` through `to_value`, a second deep copy of every answer (the whole
+/// tool list, every tool result) on the way out.
+fn response(id: &Value, key: &str, value: Value) -> Value {
+    let mut map = serde_json::Map::new();
+    map.insert("jsonrpc".into(), "2.0".into());
+    map.insert("id".into(), id.clone());
+    map.insert(key.into(), value);
+    Value::Object(map)
 }
 
 /// A tool's result: text for the model, `structuredContent` matching the output schema.
@@ -169,13 +180,14 @@ impl ToolResult {
     pub fn input_required(requests: Value, state: String) -> Self {
         ToolResult { input_required: Some((requests, state)), ..ToolResult::error("input required") }
     }
-    pub fn to_json(&self) -> Value {
-        if let Some((requests, state)) = &self.input_required {
+    /// The `result` of `tools/call`; `structuredContent` is moved, not copied.
+    pub fn into_json(self) -> Value {
+        if let Some((requests, state)) = self.input_required {
             return json!({"resultType": "input_required", "inputRequests": requests, "requestState": state});
         }
         let mut v = json!({"content": [{"type": "text", "text": self.text}], "isError": self.is_error});
-        if let Some(s) = &self.structured {
-            v["structuredContent"] = s.clone();
+        if let Some(s) = self.structured {
+            v["structuredContent"] = s;
         }
         v
     }

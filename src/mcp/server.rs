@@ -175,6 +175,14 @@ fn icons() -> Value {
     ])
 }
 
+/// `{key: value}`, moving `value` in: `json!` would copy an interpolated `Value` through
+/// `to_value`, a second deep copy of the whole tool list on every `tools/list`.
+fn object(key: &str, value: Value) -> Value {
+    let mut map = serde_json::Map::new();
+    map.insert(key.to_string(), value);
+    Value::Object(map)
+}
+
 /// How long clients may reuse `tools/list` and `server/discover` (the set changes only on deploy).
 const LIST_TTL_MS: u64 = 3_600_000;
 /// A user's playlists and items change: clients may reuse them briefly, privately.
@@ -356,20 +364,20 @@ async fn common(
         v
     };
     Some(match method {
-        "tools/list" => Ok(hints(json!({"tools": host.list(client)}), LIST_TTL_MS, "public")),
+        "tools/list" => Ok(hints(object("tools", Value::Array(host.list(client))), LIST_TTL_MS, "public")),
         "tools/call" => call_tool(host, params, client, modern).await,
-        "prompts/list" => Ok(hints(json!({"prompts": prompts::list()}), LIST_TTL_MS, "public")),
+        "prompts/list" => Ok(hints(object("prompts", prompts::list()), LIST_TTL_MS, "public")),
         "prompts/get" => prompts::get(
             params.get("name").and_then(Value::as_str).unwrap_or(""),
             params.get("arguments").unwrap_or(&Value::Null),
         ),
         "completion/complete" => prompts::complete(params),
         "resources/templates/list" => {
-            Ok(hints(json!({"resourceTemplates": host.resource_templates()}), LIST_TTL_MS, "public"))
+            Ok(hints(object("resourceTemplates", Value::Array(host.resource_templates())), LIST_TTL_MS, "public"))
         }
         "resources/list" => match host.list_resources(params.get("cursor").and_then(Value::as_str), client).await {
             Ok((resources, next)) => {
-                let mut r = json!({"resources": resources});
+                let mut r = object("resources", Value::Array(resources));
                 if let Some(n) = next {
                     r["nextCursor"] = json!(n);
                 }
@@ -380,7 +388,7 @@ async fn common(
         "resources/read" => {
             let uri = params.get("uri").and_then(Value::as_str).unwrap_or("");
             match host.read_resource(uri).await {
-                Ok(contents) => Ok(hints(json!({"contents": contents}), RESOURCE_TTL_MS, "private")),
+                Ok(contents) => Ok(hints(object("contents", contents), RESOURCE_TTL_MS, "private")),
                 Err(e) => Err(resource_error(e, Some(uri), modern)),
             }
         }
@@ -406,7 +414,7 @@ async fn call_tool(host: &impl ToolHost, params: &Value, client: Client, modern:
     } else {
         Retry::default()
     };
-    Ok(host.call(name, args, client, &retry).await?.to_json())
+    Ok(host.call(name, args, client, &retry).await?.into_json())
 }
 
 #[cfg(test)]

@@ -195,7 +195,7 @@ mod tests {
         let checked = crate::tools::catalogue::find("get_item").unwrap().check(&args);
         match checked.map(|a| item_ref(&a)) {
             Err(e) => e,
-            Ok(Err(e)) => e.to_json()["content"][0]["text"].as_str().unwrap().to_string(),
+            Ok(Err(e)) => e.into_json()["content"][0]["text"].as_str().unwrap().to_string(),
             Ok(Ok(r)) => panic!("accepted {r:?}"),
         }
     }

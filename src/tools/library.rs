@@ -237,7 +237,7 @@ mod tests {
 
     fn listed(args: Value) -> Result<Listing, String> {
         let args = crate::tools::catalogue::find("get_library").unwrap().check(&args)?;
-        listing(&args).map_err(|e| e.to_json()["content"][0]["text"].as_str().unwrap().to_string())
+        listing(&args).map_err(|e| e.into_json()["content"][0]["text"].as_str().unwrap().to_string())
     }
 
     #[test]

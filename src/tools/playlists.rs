@@ -229,7 +229,7 @@ mod tests {
 
     fn edited(args: Value) -> Result<(&'static str, Value), String> {
         let args = crate::tools::catalogue::find("edit_playlist_items").unwrap().check(&args)?;
-        edit(&args).map_err(|e| e.to_json()["content"][0]["text"].as_str().unwrap().to_string())
+        edit(&args).map_err(|e| e.into_json()["content"][0]["text"].as_str().unwrap().to_string())
     }
 
     #[test]
