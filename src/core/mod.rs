@@ -5,6 +5,7 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod keyring;
+pub mod memo;
 pub mod platform;
 pub mod sealed;
 pub mod secret;

@@ -173,18 +173,17 @@ pub struct CodeUse {
 mod opened {
     use crate::core::crypto::Key;
     use crate::core::keyring::Keyring;
+    use crate::core::memo::Bounded;
     use std::cell::RefCell;
-    use std::collections::HashMap;
     use std::rc::Rc;
 
     type Keys = (Key, Option<Key>);
     /// What was opened under one KV key: with which keys, from which text, to what.
     type Opened = (Keys, String, Rc<Vec<u8>>);
-    /// Enough for the users an isolate serves at once; past it the memory starts over.
-    const MAX: usize = 512;
 
     thread_local! {
-        static OPENED: RefCell<HashMap<String, Opened>> = RefCell::default();
+        /// Enough for the users an isolate serves at once.
+        static OPENED: RefCell<Bounded<String, Opened>> = RefCell::new(Bounded::new(512));
     }
 
     fn keys_of(ring: &Keyring) -> Keys {
@@ -201,13 +200,7 @@ mod opened {
 
     pub fn remember(ring: &Keyring, key: &str, text: String, plain: Vec<u8>) -> Rc<Vec<u8>> {
         let plain = Rc::new(plain);
-        OPENED.with(|m| {
-            let mut m = m.borrow_mut();
-            if m.len() >= MAX {
-                m.clear();
-            }
-            m.insert(key.to_string(), (keys_of(ring), text, plain.clone()));
-        });
+        OPENED.with(|m| m.borrow_mut().insert(key.to_string(), (keys_of(ring), text, plain.clone())));
         plain
     }
 }
@@ -267,22 +260,17 @@ impl<'a, K: Kv> Store<'a, K> {
     /// (HKDF) and its AES key schedule were a measurable share of every request's CPU.
     fn user_data_key(master: &Key, uk: &UserKey) -> Sealer {
         thread_local! {
-            static SEALERS: std::cell::RefCell<std::collections::HashMap<(Key, String), Sealer>> =
-                Default::default();
+            /// Enough for every user an isolate serves at once.
+            static SEALERS: std::cell::RefCell<crate::core::memo::Bounded<(Key, String), Sealer>> =
+                std::cell::RefCell::new(crate::core::memo::Bounded::new(256));
         }
-        /// Enough for every user an isolate serves at once; past it the cache starts over.
-        const MAX: usize = 256;
         SEALERS.with(|cache| {
             let id = (master.clone(), uk.as_str().to_string());
             if let Some(sealer) = cache.borrow().get(&id) {
                 return sealer.clone();
             }
             let sealer = master.derive(format!("user-data:{}", uk.as_str()).as_bytes()).sealer();
-            let mut cache = cache.borrow_mut();
-            if cache.len() >= MAX {
-                cache.clear();
-            }
-            cache.insert(id, sealer.clone());
+            cache.borrow_mut().insert(id, sealer.clone());
             sealer
         })
     }

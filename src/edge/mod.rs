@@ -56,9 +56,9 @@ fn options(entries: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
-/// The port's error for a failed binding call, worded as `worker`'s `KvError` was.
+/// The port's error for a failed JS call (a binding, `fetch`), worded by `worker::Error`.
 fn js_err(what: &str, e: JsValue) -> PortError {
-    PortError(format!("{what}: js error: {e:?}"))
+    port_err(what, worker::Error::from(e))
 }
 
 fn port_err(what: &str, e: impl std::fmt::Display) -> PortError {
@@ -77,8 +77,7 @@ impl Kv for Platform {
         Ok(call(self.kv()?, "get", &[&key.into()]).await.map_err(|e| js_err("KV get", e))?.as_string())
     }
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), PortError> {
-        let opts =
-            options(&ttl.map(|t| ("expirationTtl", JsValue::from_f64(t as f64))).into_iter().collect::<Vec<_>>());
+        let opts = options(ttl.map(|t| ("expirationTtl", JsValue::from_f64(t as f64))).as_slice());
         call(self.kv()?, "put", &[&key.into(), &value.into(), &opts]).await.map_err(|e| js_err("KV put", e))?;
         Ok(())
     }
@@ -121,11 +120,9 @@ impl Http for Platform {
         // `worker::RequestInit` converts its `cf` properties (which we never set) through
         // serde_wasm_bindgen, about 19 KB of .wasm (7 KB gzip) for nothing.
         use worker::web_sys;
-        // Errors are worded by `worker::Error`, as before.
-        let js = |what: &str, e: JsValue| port_err(what, worker::Error::from(e));
-        let headers = web_sys::Headers::new().map_err(|e| js("header", e))?;
+        let headers = web_sys::Headers::new().map_err(|e| js_err("header", e))?;
         for (k, v) in &request.headers {
-            headers.append(k, v).map_err(|e| js("header", e))?;
+            headers.append(k, v).map_err(|e| js_err("header", e))?;
         }
         let init = web_sys::RequestInit::new();
         init.set_method(Method::from(request.method.clone()).as_ref());
@@ -145,7 +142,7 @@ impl Http for Platform {
         let mut resp = match fetched {
             Ok(r) => worker::Response::from(r.unchecked_into::<web_sys::Response>()),
             Err(_) if signal.aborted() => return Err(timed_out()),
-            Err(e) => return Err(js("fetch", e)),
+            Err(e) => return Err(js_err("fetch", e)),
         };
         let headers: Vec<(String, String)> = resp.headers().entries().collect();
         let too_large = || PortError(format!("the response is larger than {limit} bytes"));
@@ -190,8 +187,8 @@ const VIEWS_GLOBAL: &str = "__SPOTIFY_MCP_VIEWS__";
 
 impl Assets for Platform {
     async fn asset(&self, path: &str) -> Result<Option<String>, PortError> {
-        use worker::js_sys::{global, Reflect};
-        let views = Reflect::get(&global(), &VIEWS_GLOBAL.into()).map_err(|_| PortError("views unreadable".into()))?;
+        let views = Reflect::get(&worker::js_sys::global(), &VIEWS_GLOBAL.into())
+            .map_err(|_| PortError("views unreadable".into()))?;
         if views.is_undefined() {
             return Ok(None);
         }
