@@ -100,8 +100,9 @@ pub async fn mcp_throttled<H: ToolHost>(req: &HttpRequest, secs: u64) -> HttpRes
 pub struct Throttled(u64);
 
 impl ToolHost for Throttled {
-    fn list(&self, _client: Client) -> Vec<Value> {
-        Vec::new()
+    /// Never asked: a throttled request reaches this host only for `tools/call`.
+    fn list(&self, _client: Client) -> &'static str {
+        "[]"
     }
     async fn call(&self, _name: &str, _arguments: &Value, _: Client, _: &Retry) -> Result<ToolResult, RpcError> {
         Ok(ToolResult::error(mcp_message(self.0)))

@@ -501,8 +501,8 @@ pub fn run_http(data: &[u8]) {
 pub struct EchoHost;
 
 impl spotify_mcp_edge::mcp::server::ToolHost for EchoHost {
-    fn list(&self, client: spotify_mcp_edge::mcp::model::Client) -> Vec<serde_json::Value> {
-        spotify_mcp_edge::tools::definitions_for(spotify_mcp_edge::core::capability::Capabilities::ALL, client)
+    fn list(&self, client: spotify_mcp_edge::mcp::model::Client) -> &'static str {
+        spotify_mcp_edge::tools::catalogue::list_json(spotify_mcp_edge::core::capability::Capabilities::ALL, client)
     }
     async fn call(
         &self,
@@ -579,11 +579,13 @@ pub fn run_mcp(data: &[u8]) {
         }
     };
     let reply = block_on(server::handle(&EchoHost, &id, &method, &params, &transport::envelope(&request)));
-    assert_eq!(reply.body["jsonrpc"], "2.0");
-    assert_eq!(reply.body["id"], id, "the reply answers another id");
-    assert!(reply.body.get("result").is_some() != reply.body.get("error").is_some(), "result xor error");
+    // What goes on the wire, the shared tool list spliced in included.
+    let wire = reply.json();
+    assert_eq!(wire["jsonrpc"], "2.0");
+    assert_eq!(wire["id"], id, "the reply answers another id");
+    assert!(wire.get("result").is_some() != wire.get("error").is_some(), "result xor error");
     let resp = transport::to_http(reply);
-    assert!(resp.body_json().is_some());
+    assert_eq!(resp.body_json().as_ref(), Some(&wire));
 }
 
 /// The `sealed` target. Byte 0 picks the purpose, byte 1 the mode and the clock; the rest

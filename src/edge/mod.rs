@@ -5,7 +5,7 @@ use crate::app::RequestLog;
 use crate::core::config::{Config, ConfigProblem, EnvSource};
 use crate::core::http::{declared_length, read_limited, BodyError, HttpRequest, HttpResponse};
 use crate::core::platform::{Assets, Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
-use worker::{event, Context, Date, Delay, Env, Headers, Method, Request, Response};
+use worker::{event, Context, Delay, Env, Headers, Method, Request, Response};
 
 use worker::js_sys::{futures::JsFuture, Array, Object, Promise, Reflect};
 use worker::wasm_bindgen::{JsCast, JsValue};
@@ -218,8 +218,10 @@ impl RateLimit for Platform {
 }
 
 impl Clock for Platform {
+    /// `Date.now()` itself: `worker::Date::now` constructs a JS `Date` and reads it back,
+    /// two calls across the boundary where one does.
     fn now_ms(&self) -> u64 {
-        Date::now().as_millis()
+        worker::js_sys::Date::now() as u64
     }
 }
 

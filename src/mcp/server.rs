@@ -13,7 +13,10 @@ use serde_json::{json, Value};
 
 /// The tools behind the protocol (implemented by `crate::tools`).
 pub trait ToolHost {
-    fn list(&self, client: Client) -> Vec<Value>;
+    /// The `tools` array as JSON text: the list changes only on deploy, so a host keeps it
+    /// serialized per isolate and every `tools/list` writes it out as it is (no copy of the
+    /// list, no serialization per request).
+    fn list(&self, client: Client) -> &'static str;
     /// `Err` only for protocol errors (unknown tool, a `requestState` that fails its
     /// checks); tool failures are `is_error` results.
     async fn call(&self, name: &str, arguments: &Value, client: Client, retry: &Retry) -> Result<ToolResult, RpcError>;
@@ -38,7 +41,7 @@ pub enum Either<'a, L, R> {
 }
 
 impl<L: ToolHost, R: ToolHost> ToolHost for Either<'_, L, R> {
-    fn list(&self, client: Client) -> Vec<Value> {
+    fn list(&self, client: Client) -> &'static str {
         match self {
             Either::Left(h) => h.list(client),
             Either::Right(h) => h.list(client),
@@ -123,14 +126,72 @@ pub enum Class {
 
 pub struct Reply {
     pub class: Class,
+    /// The answer, but for its [`Shared`] member, which [`Reply::to_vec`] writes in.
     pub body: Value,
     /// A session id to hand back (`initialize` of an Apps-capable 2025 client).
     pub session: Option<String>,
+    pub shared: Option<Shared>,
+}
+
+/// A member of the result kept as JSON text per isolate (the tool list), written into
+/// `result` after the members of `body["result"]`.
+#[derive(Clone, Copy)]
+pub struct Shared {
+    pub key: &'static str,
+    /// Valid JSON: made by serializing a `Value`.
+    pub json: &'static str,
 }
 
 impl Reply {
     fn new(class: Class, body: Value) -> Reply {
-        Reply { class, body, session: None }
+        Reply { class, body, session: None, shared: None }
+    }
+
+    fn sharing(mut self, shared: Option<Shared>) -> Reply {
+        self.shared = shared;
+        self
+    }
+
+    /// The answer as JSON bytes. The shared member is spliced in as text: serde_json can
+    /// embed text only with its `raw_value` feature, which costs every `to_value` in the
+    /// .wasm a JSON parser of its own (about 2 KB gzip).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let text = |v: &Value| serde_json::to_vec(v).unwrap_or_default();
+        let (Some(shared), Value::Object(body)) = (self.shared, &self.body) else {
+            return text(&self.body);
+        };
+        let mut out = Vec::with_capacity(shared.json.len() + 256);
+        out.push(b'{');
+        for (i, (k, v)) in body.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend(text(&Value::from(k.as_str())));
+            out.push(b':');
+            if k != "result" {
+                out.extend(text(v));
+                continue;
+            }
+            // The result's own members, then the shared one.
+            out.push(b'{');
+            for (k, v) in v.as_object().into_iter().flatten().filter(|(k, _)| *k != shared.key) {
+                out.extend(text(&Value::from(k.as_str())));
+                out.push(b':');
+                out.extend(text(v));
+                out.push(b',');
+            }
+            out.extend(text(&Value::from(shared.key)));
+            out.push(b':');
+            out.extend_from_slice(shared.json.as_bytes());
+            out.push(b'}');
+        }
+        out.push(b'}');
+        out
+    }
+
+    /// The whole answer as a `Value`, the shared member included (for tests).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.to_vec()).unwrap_or(Value::Null)
     }
 }
 
@@ -293,7 +354,7 @@ async fn modern(host: &impl ToolHost, id: &Value, method: &str, params: &Value, 
         _ => match common(host, method, params, Client::from_capabilities(caps.unwrap_or(&Value::Null), true), true)
             .await
         {
-            Some(Ok(v)) => complete(v),
+            Some(Ok((v, shared))) => complete(v).sharing(shared),
             Some(Err(e)) => Reply::new(Class::Ok, failure(id, &e)),
             None => reject(id, Class::NotFound, RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}"))),
         },
@@ -332,7 +393,7 @@ async fn legacy(host: &impl ToolHost, id: &Value, method: &str, params: &Value, 
         }
         "ping" => ok(json!({})),
         _ => match common(host, method, params, legacy_client(env), false).await {
-            Some(Ok(v)) => ok(v),
+            Some(Ok((v, shared))) => ok(v).sharing(shared),
             Some(Err(e)) => Reply::new(Class::Ok, failure(id, &e)),
             None => Reply::new(
                 Class::Ok,
@@ -355,7 +416,7 @@ async fn common(
     params: &Value,
     client: Client,
     modern: bool,
-) -> Option<Result<Value, RpcError>> {
+) -> Option<Result<(Value, Option<Shared>), RpcError>> {
     let hints = |mut v: Value, ttl: u64, scope: &str| {
         if modern {
             v["ttlMs"] = json!(ttl);
@@ -363,8 +424,11 @@ async fn common(
         }
         v
     };
-    Some(match method {
-        "tools/list" => Ok(hints(object("tools", Value::Array(host.list(client))), LIST_TTL_MS, "public")),
+    if method == "tools/list" {
+        let shared = Shared { key: "tools", json: host.list(client) };
+        return Some(Ok((hints(json!({}), LIST_TTL_MS, "public"), Some(shared))));
+    }
+    let answer = match method {
         "tools/call" => call_tool(host, params, client, modern).await,
         "prompts/list" => Ok(hints(object("prompts", prompts::list()), LIST_TTL_MS, "public")),
         "prompts/get" => prompts::get(
@@ -393,7 +457,8 @@ async fn common(
             }
         }
         _ => return None,
-    })
+    };
+    Some(answer.map(|v| (v, None)))
 }
 
 async fn call_tool(host: &impl ToolHost, params: &Value, client: Client, modern: bool) -> Result<Value, RpcError> {
@@ -424,8 +489,8 @@ mod tests {
 
     struct Echo;
     impl ToolHost for Echo {
-        fn list(&self, _: Client) -> Vec<Value> {
-            vec![json!({"name": "echo", "inputSchema": {"type": "object"}})]
+        fn list(&self, _: Client) -> &'static str {
+            r#"[{"name":"echo","inputSchema":{"type":"object"}}]"#
         }
         async fn call(&self, name: &str, args: &Value, _: Client, _: &Retry) -> Result<ToolResult, RpcError> {
             match name {
@@ -459,7 +524,8 @@ mod tests {
     }
 
     fn run(method: &str, params: Value, env: Envelope) -> Reply {
-        block_on(handle(&Echo, &json!(7), method, &params, &env))
+        let reply = block_on(handle(&Echo, &json!(7), method, &params, &env));
+        Reply { body: reply.json(), shared: None, ..reply }
     }
 
     /// The headers a well-behaved 2026-07-28 client sends for this request.
@@ -480,6 +546,30 @@ mod tests {
         let r = run("initialize", json!({"protocolVersion": "2024-11-05"}), Envelope::default());
         assert_eq!(r.body["result"]["protocolVersion"], "2025-11-25");
         assert_eq!(r.body["id"], 7);
+    }
+
+    /// The tool list is written in as shared text: the answer on the wire is the same JSON
+    /// a `Value` would give, in both eras, with the modern era's hints beside it.
+    #[test]
+    fn tools_list_writes_the_shared_list_into_the_result() {
+        let legacy = block_on(handle(&Echo, &json!(7), "tools/list", &json!({}), &Envelope::default()));
+        let wire: Value = serde_json::from_slice(&legacy.to_vec()).unwrap();
+        assert_eq!(
+            wire,
+            json!({"jsonrpc": "2.0", "id": 7, "result": {"tools": [{"name": "echo", "inputSchema": {"type": "object"}}]}})
+        );
+        let env = headers("tools/list", None);
+        let modern = block_on(handle(&Echo, &json!("a"), "tools/list", &modern_params(json!({})), &env));
+        let wire: Value = serde_json::from_slice(&modern.to_vec()).unwrap();
+        let result = wire["result"].as_object().unwrap();
+        assert_eq!(result["tools"][0]["name"], "echo");
+        assert_eq!((result["ttlMs"].as_u64(), result["cacheScope"].as_str()), (Some(LIST_TTL_MS), Some("public")));
+        assert_eq!(result["resultType"], "complete");
+        assert!(result["_meta"][META_SERVER_INFO].is_object());
+        assert_eq!(result.keys().filter(|k| *k == "tools").count(), 1);
+        // Any other answer serializes as its body.
+        let ping = block_on(handle(&Echo, &json!(1), "ping", &json!({}), &Envelope::default()));
+        assert_eq!(ping.to_vec(), serde_json::to_vec(&ping.body).unwrap());
     }
 
     #[test]

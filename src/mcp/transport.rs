@@ -85,7 +85,7 @@ pub fn to_http(reply: Reply) -> HttpResponse {
         Class::Rejected => 400,
         Class::NotFound => 404,
     };
-    let resp = HttpResponse::json(status, &reply.body);
+    let resp = HttpResponse::new(status).with_header("content-type", "application/json").with_body(reply.to_vec());
     match reply.session {
         Some(id) => resp.with_header("mcp-session-id", id),
         None => resp,

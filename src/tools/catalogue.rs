@@ -121,6 +121,13 @@ pub fn list(granted: Capabilities, client: Client) -> &'static Value {
     })
 }
 
+/// [`list`] as JSON text, serialized once per isolate per (set, apps): what `tools/list`
+/// writes out.
+pub fn list_json(granted: Capabilities, client: Client) -> &'static str {
+    static TEXTS: [OnceLock<String>; 16] = [const { OnceLock::new() }; 16];
+    TEXTS[granted.index() * 2 + usize::from(client.apps)].get_or_init(|| crate::json::text(list(granted, client)))
+}
+
 /// Checks a successful `tools/call` result of `name` against the tool's outputSchema (for
 /// the tests: every result they see goes through it).
 pub fn check_result(name: &str, result: &Value) -> Result<(), String> {
@@ -224,6 +231,24 @@ mod tests {
 
     fn refused(tool: &str, args: Value) -> String {
         find(tool).unwrap().check(&args).unwrap_err()
+    }
+
+    #[test]
+    fn the_shared_text_of_each_list_is_that_list() {
+        let sets = (0..8).map(|bits| {
+            crate::core::capability::Capability::ALL
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+                .fold(Capabilities::NONE, |set, (_, c)| set.with(c))
+        });
+        for granted in sets {
+            for apps in [false, true] {
+                let client = Client { apps, ..Client::default() };
+                let text: Value = serde_json::from_str(list_json(granted, client)).unwrap();
+                assert_eq!(&text, list(granted, client), "{granted:?} apps={apps}");
+            }
+        }
     }
 
     #[test]

@@ -195,8 +195,8 @@ pub fn definitions() -> Vec<Value> {
 }
 
 impl<P: Platform> ToolHost for Toolbox<'_, P> {
-    fn list(&self, client: Client) -> Vec<Value> {
-        definitions_for(self.capabilities(), client)
+    fn list(&self, client: Client) -> &'static str {
+        catalogue::list_json(self.capabilities(), client)
     }
 
     fn resource_templates(&self) -> Vec<Value> {
