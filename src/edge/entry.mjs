@@ -21,20 +21,37 @@ const probes = new Map();
 /** Origins a deployment answers on are few; past this the memo starts over. */
 const MAX = 64;
 
+/**
+ * `url` when its path is exactly `/mcp` with no query, else `undefined`: the text before the
+ * path is the origin, so the whole URL is a key as good as (origin, path), found without
+ * parsing the URL.
+ */
+function mcpProbeKey(url) {
+  const path = url.indexOf("/", url.indexOf("//") + 2);
+  return path > 0 && path === url.length - 4 && url.endsWith("/mcp") ? url : undefined;
+}
+
+async function remember(key, request, env, ctx) {
+  const response = await rustFetch(request, env, ctx);
+  if (response.status === 401 || response.status === 403) {
+    if (probes.size >= MAX) probes.clear();
+    const body = await response.clone().arrayBuffer();
+    probes.set(key, { body, init: { status: response.status, headers: new Headers(response.headers) } });
+  }
+  return response;
+}
+
 export default {
-  async fetch(request, env, ctx) {
-    if (request.method !== "POST" || request.headers.has("authorization")) return rustFetch(request, env, ctx);
-    const url = new URL(request.url);
-    if (url.pathname !== "/mcp") return rustFetch(request, env, ctx);
-    const key = `${url.origin}\n${request.headers.get("origin") ?? ""}`;
-    const known = probes.get(key);
-    if (known) return new Response(known.body, known.init);
-    const response = await rustFetch(request, env, ctx);
-    if (response.status === 401 || response.status === 403) {
-      if (probes.size >= MAX) probes.clear();
-      const body = await response.clone().arrayBuffer();
-      probes.set(key, { body, init: { status: response.status, headers: [...response.headers] } });
+  // Not `async`: a replayed answer is returned as it is, without a promise around it.
+  fetch(request, env, ctx) {
+    if (request.method === "POST" && !request.headers.has("authorization")) {
+      const url = mcpProbeKey(request.url);
+      if (url !== undefined) {
+        const key = `${url}\n${request.headers.get("origin") ?? ""}`;
+        const known = probes.get(key);
+        return known ? new Response(known.body, known.init) : remember(key, request, env, ctx);
+      }
     }
-    return response;
+    return rustFetch(request, env, ctx);
   },
 };

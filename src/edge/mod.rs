@@ -139,35 +139,37 @@ impl Http for Platform {
         let timed_out = || PortError(format!("no complete answer within {} ms", request.timeout_ms));
         let scope: web_sys::WorkerGlobalScope = worker::js_sys::global().unchecked_into();
         let fetched = JsFuture::from(scope.fetch_with_str_and_init(request.url.as_str(), &init)).await;
-        let mut resp = match fetched {
-            Ok(r) => worker::Response::from(r.unchecked_into::<web_sys::Response>()),
+        let resp: web_sys::Response = match fetched {
+            Ok(r) => r.unchecked_into(),
             Err(_) if signal.aborted() => return Err(timed_out()),
             Err(e) => return Err(js_err("fetch", e)),
         };
-        let headers: Vec<(String, String)> = resp.headers().entries().collect();
+        let headers: Vec<(String, String)> = Headers(resp.headers()).entries().collect();
         let too_large = || PortError(format!("the response is larger than {limit} bytes"));
         if declared_length(&headers).is_some_and(|n| n > limit as u64) {
             // Dropping the response cancels its body.
             return Err(too_large());
         }
         // A declared length within the limit and no content coding: the runtime holds the
-        // body to that length, so it is read in one piece (a stream reader costs a promise
-        // and closures per chunk). A compressed body can decode to far more than its
-        // declared length, so it is streamed and counted like one of unknown length.
+        // body to that length, so it is read in one piece with `arrayBuffer()`, one promise
+        // (`worker::Response::bytes` reads a stream, a promise and closures per chunk). A
+        // compressed body can decode to far more than its declared length, so it is
+        // streamed and counted like one of unknown length.
         let identity = headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
             .is_none_or(|(_, v)| v.eq_ignore_ascii_case("identity"));
         let read = if identity && declared_length(&headers).is_some() {
-            resp.bytes().await.map_err(|e| port_err("body", e))
+            whole_body(&resp).await
         } else {
-            match resp.stream() {
+            // `Clone::clone` shares the JS object (the inherent `clone()` would tee the body).
+            match Response::from(Clone::clone(&resp)).stream() {
                 Ok(mut stream) => read_limited(&mut stream, limit).await.map_err(|e| match e {
                     BodyError::TooLarge { .. } => too_large(),
                     BodyError::Read(e) => port_err("body", e),
                 }),
                 // No body at all (204, or a body already buffered by the runtime).
-                Err(_) => resp.bytes().await.map_err(|e| port_err("body", e)),
+                Err(_) => whole_body(&resp).await,
             }
         };
         // An aborted stream can end like a finished one: never take a cut-off body as whole.
@@ -178,8 +180,15 @@ impl Http for Platform {
         if body.len() > limit {
             return Err(too_large());
         }
-        Ok(HttpResponse { status: resp.status_code(), headers, body })
+        Ok(HttpResponse { status: resp.status(), headers, body })
     }
+}
+
+/// A fetched response's whole body, with one `arrayBuffer()`.
+async fn whole_body(resp: &worker::web_sys::Response) -> Result<Vec<u8>, PortError> {
+    let buffer = resp.array_buffer().map_err(|e| js_err("body", e))?;
+    let buffer = JsFuture::from(buffer).await.map_err(|e| js_err("body", e))?;
+    Ok(worker::js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// The global the entry module (src/edge/entry.mjs) puts the views on, by file name.
