@@ -125,7 +125,7 @@ impl Http for Platform {
             headers.append(k, v).map_err(|e| js_err("header", e))?;
         }
         let init = web_sys::RequestInit::new();
-        init.set_method(Method::from(request.method.clone()).as_ref());
+        init.set_method(&request.method);
         init.set_headers(&headers);
         init.set_redirect(web_sys::RequestRedirect::Manual);
         if !request.body.is_empty() {
