@@ -101,7 +101,7 @@ pub fn open_with<'k, T: DeserializeOwned>(
     now: u64,
 ) -> Result<(T, &'k Key), SealError> {
     let (json, master) = open_json(keys, purpose, text)?;
-    let env: Envelope<T> = serde_json::from_slice(&json).map_err(|_| SealError::Invalid)?;
+    let env: Envelope<T> = crate::json::typed(&json).map_err(|_| SealError::Invalid)?;
     if env.exp != 0 && now >= env.exp {
         return Err(SealError::Expired);
     }

@@ -279,7 +279,7 @@ impl<'a, K: Kv> Store<'a, K> {
     // `get_plain` and `put_plain`, compiled once rather than once per record type.
     async fn get_json<T: DeserializeOwned>(&self, uk: &UserKey, key: &str) -> Result<Option<T>, StoreError> {
         match self.get_plain(uk, key).await? {
-            Some(plain) => serde_json::from_slice(&plain).map(Some).map_err(|_| StoreError::Undecryptable),
+            Some(plain) => crate::json::typed(&plain).map(Some).map_err(|_| StoreError::Undecryptable),
             None => Ok(None),
         }
     }

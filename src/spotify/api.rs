@@ -147,7 +147,7 @@ impl<'a, H: Http> SpotifyApi<'a, H> {
         };
         let resp = self.http.send(req).await.map_err(|e| SpotifyError::Network(e.0))?;
         if resp.status == 200 {
-            return serde_json::from_slice(&resp.body).map_err(|_| SpotifyError::Unexpected("token response".into()));
+            return crate::json::typed(&resp.body).map_err(|_| SpotifyError::Unexpected("token response".into()));
         }
         let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
         let code = body.get("error").and_then(Value::as_str).unwrap_or("");
