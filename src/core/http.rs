@@ -141,10 +141,10 @@ impl HttpRequest {
         repeated(url::form_urlencoded::parse(&self.body))
     }
 
-    /// `scheme://host[:port]` of this request, the base of every URL we publish.
-    /// `scheme://host[:port]`. For an http(s) URL without credentials (every request a
-    /// runtime hands us) that is the URL's text before its path, sliced rather than built
-    /// by `Url::origin` (a host copy and a `format!`), as it is asked several times a request.
+    /// `scheme://host[:port]` of this request, the base of every URL we publish. For an
+    /// http(s) URL without credentials (every request a runtime hands us) that is the URL's
+    /// text before its path, sliced rather than built by `Url::origin` (a host copy and a
+    /// `format!`), as it is asked several times a request.
     pub fn origin(&self) -> String {
         let u = &self.url;
         if matches!(u.scheme(), "http" | "https") && u.username().is_empty() && u.password().is_none() {
@@ -232,7 +232,11 @@ impl HttpResponse {
     }
 
     pub fn json(status: u16, value: &impl Serialize) -> Self {
-        let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+        Self::json_bytes(status, serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()))
+    }
+
+    /// A JSON answer already serialized (see `mcp::server::Reply::to_vec`).
+    pub fn json_bytes(status: u16, body: Vec<u8>) -> Self {
         Self::new(status).with_header("content-type", "application/json").with_body(body)
     }
 

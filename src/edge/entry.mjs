@@ -27,8 +27,8 @@ const MAX = 64;
  * parsing the URL.
  */
 function mcpProbeKey(url) {
-  const path = url.indexOf("/", url.indexOf("//") + 2);
-  return path > 0 && path === url.length - 4 && url.endsWith("/mcp") ? url : undefined;
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  return url.endsWith("/mcp") && pathStart === url.length - 4 ? url : undefined;
 }
 
 async function remember(key, request, env, ctx) {

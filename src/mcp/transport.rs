@@ -85,7 +85,7 @@ pub fn to_http(reply: Reply) -> HttpResponse {
         Class::Rejected => 400,
         Class::NotFound => 404,
     };
-    let resp = HttpResponse::new(status).with_header("content-type", "application/json").with_body(reply.to_vec());
+    let resp = HttpResponse::json_bytes(status, reply.to_vec());
     match reply.session {
         Some(id) => resp.with_header("mcp-session-id", id),
         None => resp,

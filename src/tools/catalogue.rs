@@ -97,33 +97,22 @@ pub fn find(name: &str) -> Option<&'static Tool> {
 
 /// The `tools` of `tools/list` for a grant of `granted`: the always-on tools and those of
 /// each granted capability, in list order; for a client that renders MCP Apps, with their
-/// views. Built once per isolate per (set, apps).
-pub fn list(granted: Capabilities, client: Client) -> &'static Value {
-    static LISTS: [OnceLock<Value>; 16] = [const { OnceLock::new() }; 16];
-    LISTS[granted.index() * 2 + usize::from(client.apps)].get_or_init(|| {
-        Value::Array(
-            all()
-                .iter()
-                .filter(|t| t.capability.is_none_or(|c| granted.contains(c)))
-                .map(
-                    |t| {
-                        if client.apps {
-                            crate::tools::ui::with_view(t.definition.clone())
-                        } else {
-                            t.definition.clone()
-                        }
-                    },
-                )
-                .collect(),
-        )
-    })
+/// views.
+pub fn list(granted: Capabilities, client: Client) -> Value {
+    Value::Array(
+        all()
+            .iter()
+            .filter(|t| t.capability.is_none_or(|c| granted.contains(c)))
+            .map(|t| if client.apps { crate::tools::ui::with_view(t.definition.clone()) } else { t.definition.clone() })
+            .collect(),
+    )
 }
 
-/// [`list`] as JSON text, serialized once per isolate per (set, apps): what `tools/list`
-/// writes out.
+/// [`list`] as JSON text, the only form an isolate keeps (once per (set, apps)): what
+/// `tools/list` writes out.
 pub fn list_json(granted: Capabilities, client: Client) -> &'static str {
     static TEXTS: [OnceLock<String>; 16] = [const { OnceLock::new() }; 16];
-    TEXTS[granted.index() * 2 + usize::from(client.apps)].get_or_init(|| crate::json::text(list(granted, client)))
+    TEXTS[granted.index() * 2 + usize::from(client.apps)].get_or_init(|| crate::json::text(&list(granted, client)))
 }
 
 /// Checks a successful `tools/call` result of `name` against the tool's outputSchema (for
@@ -244,7 +233,7 @@ mod tests {
             for apps in [false, true] {
                 let client = Client { apps, ..Client::default() };
                 let text: Value = serde_json::from_str(list_json(granted, client)).unwrap();
-                assert_eq!(&text, list(granted, client), "{granted:?} apps={apps}");
+                assert_eq!(text, list(granted, client), "{granted:?} apps={apps}");
             }
         }
     }

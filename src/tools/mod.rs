@@ -186,7 +186,10 @@ pub fn capability_of(name: &str) -> Option<Option<Capability>> {
 
 /// The tools a grant of `granted` may see ([`catalogue::list`]).
 pub fn definitions_for(granted: Capabilities, client: Client) -> Vec<Value> {
-    catalogue::list(granted, client).as_array().cloned().unwrap_or_default()
+    match catalogue::list(granted, client) {
+        Value::Array(tools) => tools,
+        _ => Vec::new(),
+    }
 }
 
 /// Every tool, as a client without MCP Apps sees it.
