@@ -5,19 +5,20 @@
 use crate::context::Ctx;
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;
+use crate::core::record::json_record;
 use crate::core::sealed::{self, Purpose};
 use crate::core::secret::UserKey;
 use crate::oauth::flow::cookie;
 use crate::pages::{self, escape};
-use serde::{Deserialize, Serialize};
 
 const SESSION_COOKIE: &str = "__Host-mcp_session";
 const SESSION_TTL: u64 = 3600;
 
-#[derive(Serialize, Deserialize)]
 struct Session {
     uk: UserKey,
 }
+
+json_record!(Session { uk });
 
 /// After the Spotify sign-in: the session cookie, then the page.
 pub fn signed_in<P: Platform>(ctx: &Ctx<'_, P>, uk: &UserKey) -> HttpResponse {

@@ -1,17 +1,7 @@
 //! Small JSON helpers that keep generic serde_json code out of the .wasm where a few call
 //! sites would otherwise each compile a large piece of it.
 
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-
-/// A typed value read from JSON bytes by way of a `Value`. The byte parser is then compiled
-/// once, for `Value`, which every request needs anyway; each record type adds only its
-/// reader of a `Value` tree, smaller than a reader of bytes (whitespace, escapes, numbers and
-/// error positions inlined into each): 2.3 KB gzip less for our records. They are small, so
-/// the extra tree costs microseconds.
-pub fn typed<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
-    serde_json::from_slice::<Value>(bytes).and_then(serde_json::from_value)
-}
 
 /// Keeps the entries of `object` that `keep` accepts, in a map rebuilt by inserts:
 /// `Map::remove` and `retain` would bring in the B-tree's removal and rebalancing code

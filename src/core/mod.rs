@@ -7,6 +7,7 @@ pub mod http;
 pub mod keyring;
 pub mod memo;
 pub mod platform;
+pub mod record;
 pub mod sealed;
 pub mod secret;
 pub mod spotify_app;

@@ -9,8 +9,8 @@
 
 use crate::core::crypto::{b64url, b64url_decode, Key};
 use crate::core::keyring::Keyring;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use crate::core::record::Json;
+use serde_json::Value;
 
 /// Each purpose has its own key, so a value sealed as one thing never opens as another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,11 +65,12 @@ pub enum SealError {
     Crypto,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Envelope<T> {
-    /// Expiry, seconds since the epoch; 0 = never.
-    exp: u64,
-    v: T,
+/// What is sealed: `{"exp": <expiry, seconds since the epoch; 0 = never>, "v": <value>}`.
+fn envelope(value: Value, exp: u64) -> Value {
+    let mut o = serde_json::Map::new();
+    o.insert("exp".into(), Value::from(exp));
+    o.insert("v".into(), value);
+    Value::Object(o)
 }
 
 fn purpose_key(master: &Key, purpose: Purpose) -> Key {
@@ -78,9 +79,8 @@ fn purpose_key(master: &Key, purpose: Purpose) -> Key {
 
 // The generic functions are thin: the cryptography lives in `seal_json` and `open_json`,
 // compiled once rather than once per sealed type.
-pub fn seal<T: Serialize>(keys: &Keyring, purpose: Purpose, value: &T, expires_at: u64) -> Result<String, SealError> {
-    let json = serde_json::to_vec(&Envelope { exp: expires_at, v: value }).map_err(|_| SealError::Crypto)?;
-    seal_json(keys, purpose, &json)
+pub fn seal<T: Json>(keys: &Keyring, purpose: Purpose, value: &T, expires_at: u64) -> Result<String, SealError> {
+    seal_json(keys, purpose, &crate::core::record::to_vec(&envelope(value.to_json(), expires_at)))
 }
 
 fn seal_json(keys: &Keyring, purpose: Purpose, json: &[u8]) -> Result<String, SealError> {
@@ -89,23 +89,25 @@ fn seal_json(keys: &Keyring, purpose: Purpose, json: &[u8]) -> Result<String, Se
     Ok(b64url(&sealed))
 }
 
-pub fn open<T: DeserializeOwned>(keys: &Keyring, purpose: Purpose, text: &str, now: u64) -> Result<T, SealError> {
+pub fn open<T: Json>(keys: &Keyring, purpose: Purpose, text: &str, now: u64) -> Result<T, SealError> {
     open_with(keys, purpose, text, now).map(|(v, _)| v)
 }
 
 /// Opens a value and tells which master key sealed it (what a client secret derives from).
-pub fn open_with<'k, T: DeserializeOwned>(
+pub fn open_with<'k, T: Json>(
     keys: &'k Keyring,
     purpose: Purpose,
     text: &str,
     now: u64,
 ) -> Result<(T, &'k Key), SealError> {
     let (json, master) = open_json(keys, purpose, text)?;
-    let env: Envelope<T> = crate::json::typed(&json).map_err(|_| SealError::Invalid)?;
-    if env.exp != 0 && now >= env.exp {
+    let env: Value = serde_json::from_slice(&json).map_err(|_| SealError::Invalid)?;
+    let exp = env.get("exp").and_then(Value::as_u64).ok_or(SealError::Invalid)?;
+    let value = env.get("v").and_then(T::from_json).ok_or(SealError::Invalid)?;
+    if exp != 0 && now >= exp {
         return Err(SealError::Expired);
     }
-    Ok((env.v, master))
+    Ok((value, master))
 }
 
 /// The envelope's JSON and the master key it opened under.
@@ -133,7 +135,7 @@ mod tests {
     #[test]
     fn round_trip_expiry_and_purpose_separation() {
         let k = ring(9);
-        let s = seal(&k, Purpose::Code, &"hello", 100).unwrap();
+        let s = seal(&k, Purpose::Code, &"hello".to_string(), 100).unwrap();
         assert_eq!(open::<String>(&k, Purpose::Code, &s, 99).unwrap(), "hello");
         assert_eq!(open::<String>(&k, Purpose::Code, &s, 100), Err(SealError::Expired));
         assert_eq!(open::<String>(&k, Purpose::SpotifyState, &s, 99), Err(SealError::Invalid));
@@ -149,12 +151,12 @@ mod tests {
     fn a_value_sealed_under_the_previous_key_opens_during_a_rollover_only() {
         let (a, b) = (Key::from_bytes([1; 32]), Key::from_bytes([2; 32]));
         let before = Keyring::single(a.clone());
-        let session = seal(&before, Purpose::Session, &"uk", 100).unwrap();
+        let session = seal(&before, Purpose::Session, &"uk".to_string(), 100).unwrap();
         let rolling = Keyring::new(b.clone(), Some(a.clone()), None);
         assert_eq!(open::<String>(&rolling, Purpose::Session, &session, 99).unwrap(), "uk");
         assert_eq!(open::<String>(&rolling, Purpose::Session, &session, 100), Err(SealError::Expired));
         // What is sealed now opens under the new key alone.
-        let resealed = seal(&rolling, Purpose::Session, &"uk", 100).unwrap();
+        let resealed = seal(&rolling, Purpose::Session, &"uk".to_string(), 100).unwrap();
         assert_eq!(open::<String>(&Keyring::single(b.clone()), Purpose::Session, &resealed, 99).unwrap(), "uk");
         let after = Keyring::new(b.clone(), None, Some(a.clone()));
         assert_eq!(open::<String>(&after, Purpose::Session, &session, 99), Err(SealError::Invalid));
@@ -163,7 +165,7 @@ mod tests {
     #[test]
     fn registered_client_ids_outlive_the_rollover_under_the_identity_key() {
         let (a, b, c) = (Key::from_bytes([1; 32]), Key::from_bytes([2; 32]), Key::from_bytes([3; 32]));
-        let client = seal(&Keyring::single(a.clone()), Purpose::Client, &"reg", 0).unwrap();
+        let client = seal(&Keyring::single(a.clone()), Purpose::Client, &"reg".to_string(), 0).unwrap();
         for keys in [
             Keyring::new(b.clone(), Some(a.clone()), None),
             Keyring::new(b.clone(), None, Some(a.clone())),
@@ -172,7 +174,7 @@ mod tests {
             let (v, sealed_by) = open_with::<String>(&keys, Purpose::Client, &client, 5).unwrap();
             assert_eq!((v.as_str(), sealed_by), ("reg", &a));
             // New registrations are sealed under the identity key too.
-            let new = seal(&keys, Purpose::Client, &"reg2", 0).unwrap();
+            let new = seal(&keys, Purpose::Client, &"reg2".to_string(), 0).unwrap();
             assert_eq!(open_with::<String>(&Keyring::single(a.clone()), Purpose::Client, &new, 5).unwrap().1, &a);
         }
         // Without the identity key, an old registration is unknown.

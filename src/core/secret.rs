@@ -2,13 +2,12 @@
 //! being passed where a client id is expected, and `Debug` never prints a secret, so a
 //! stray `{:?}` in a log line cannot leak one.
 
-use serde::{Deserialize, Serialize};
+use crate::core::record::Json;
 
 macro_rules! secret_string {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(transparent)]
+        #[derive(Clone, PartialEq, Eq)]
         pub struct $name(String);
 
         impl $name {
@@ -18,6 +17,15 @@ macro_rules! secret_string {
             /// The raw value, for the one place that must send it on the wire.
             pub fn expose(&self) -> &str {
                 &self.0
+            }
+        }
+
+        impl $crate::core::record::Json for $name {
+            fn to_json(&self) -> serde_json::Value {
+                self.0.to_json()
+            }
+            fn from_json(v: &serde_json::Value) -> Option<Self> {
+                String::from_json(v).map(Self)
             }
         }
 
@@ -62,22 +70,8 @@ secret_string!(
 /// any characters map to fixed-length, collision-free, non-reversible keys.
 /// Decoding goes through [`UserKey::parse`]: a decoded key is as safe to slice and to put
 /// in a KV key as one parsed from a token.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct UserKey(String);
-
-impl TryFrom<String> for UserKey {
-    type Error = &'static str;
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        UserKey::parse(&text).ok_or("not a user key")
-    }
-}
-
-impl From<UserKey> for String {
-    fn from(uk: UserKey) -> String {
-        uk.0
-    }
-}
 
 impl UserKey {
     pub fn from_hashed(value: String) -> Self {
@@ -97,6 +91,16 @@ impl UserKey {
     }
 }
 
+/// Read through [`UserKey::parse`], like a key from a token.
+impl Json for UserKey {
+    fn to_json(&self) -> serde_json::Value {
+        self.0.to_json()
+    }
+    fn from_json(v: &serde_json::Value) -> Option<Self> {
+        UserKey::parse(v.as_str()?)
+    }
+}
+
 impl std::fmt::Debug for UserKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "UserKey({}…)", self.log_id())
@@ -113,16 +117,16 @@ mod tests {
         assert_eq!(format!("{t:?}"), "AccessToken(<redacted>)");
         let s = SpotifyRefreshToken::new("abc");
         assert!(!format!("{s:?}").contains("abc"));
-        assert_eq!(serde_json::to_string(&t).unwrap(), "\"very-secret-value\"");
+        assert_eq!(t.to_json(), serde_json::json!("very-secret-value"));
     }
 
     #[test]
     fn decoding_refuses_what_parse_refuses() {
         let good = "a".repeat(43);
-        let uk: UserKey = serde_json::from_str(&format!("\"{good}\"")).unwrap();
-        assert_eq!(serde_json::to_string(&uk).unwrap(), format!("\"{good}\""));
-        assert!(serde_json::from_str::<UserKey>("\"ééééé\"").is_err(), "log_id would slice inside a character");
-        assert!(serde_json::from_str::<UserKey>(&format!("\"{}:x\"", "a".repeat(41))).is_err());
+        let uk = UserKey::from_json(&serde_json::json!(good)).unwrap();
+        assert_eq!(uk.to_json(), serde_json::json!(good));
+        assert_eq!(UserKey::from_json(&serde_json::json!("ééééé")), None, "log_id would slice inside a character");
+        assert_eq!(UserKey::from_json(&serde_json::json!(format!("{}:x", "a".repeat(41)))), None);
     }
 
     #[test]

@@ -3,24 +3,20 @@
 //! that signs in with PKCE only, so nothing secret of theirs ever reaches this server).
 //! A link remembers its app because Spotify binds refresh tokens to the client that got them.
 
-use serde::{Deserialize, Serialize};
+use crate::core::record::{tagged, untag, Json};
+use serde_json::Value;
 
 /// A Spotify app's Client ID: 32 hexadecimal characters, kept in lowercase. Decoding
 /// checks it too, so a stored or sealed value cannot bring in one `parse` would refuse.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct SpotifyClientId(String);
 
-impl TryFrom<String> for SpotifyClientId {
-    type Error = ClientIdError;
-    fn try_from(text: String) -> Result<Self, ClientIdError> {
-        SpotifyClientId::parse(&text)
+impl Json for SpotifyClientId {
+    fn to_json(&self) -> Value {
+        self.0.to_json()
     }
-}
-
-impl From<SpotifyClientId> for String {
-    fn from(id: SpotifyClientId) -> String {
-        id.0
+    fn from_json(v: &Value) -> Option<Self> {
+        SpotifyClientId::parse(v.as_str()?).ok()
     }
 }
 
@@ -73,13 +69,32 @@ impl std::fmt::Display for ClientIdError {
 }
 
 /// The app a link (and every refresh of it) uses.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug, Default)]
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub enum SpotifyApp {
     /// The operator's confidential app.
     #[default]
     Operator,
     /// The person's own app, a public PKCE client.
     Own(SpotifyClientId),
+}
+
+/// `"Operator"` or `{"Own": "<client id>"}`.
+impl Json for SpotifyApp {
+    fn to_json(&self) -> Value {
+        match self {
+            SpotifyApp::Operator => Value::from("Operator"),
+            SpotifyApp::Own(id) => tagged("Own", id.to_json()),
+        }
+    }
+    fn from_json(v: &Value) -> Option<Self> {
+        if v.as_str() == Some("Operator") {
+            return Some(SpotifyApp::Operator);
+        }
+        match untag(v)? {
+            ("Own", id) => SpotifyClientId::from_json(id).map(SpotifyApp::Own),
+            _ => None,
+        }
+    }
 }
 
 impl SpotifyApp {
@@ -111,18 +126,21 @@ mod tests {
         assert!(ClientIdError::Length(31).to_string().contains("31"));
     }
 
+    /// The forms serde's derive wrote before `Json`: stored links carry them.
     #[test]
-    fn links_stored_before_own_apps_read_as_the_operators() {
-        #[derive(Deserialize)]
-        struct Link {
-            #[serde(default)]
-            app: SpotifyApp,
+    fn apps_read_and_write_the_stored_forms() {
+        let own = SpotifyApp::Own(SpotifyClientId::parse(&"a".repeat(32)).unwrap());
+        let text = format!("{{\"Own\":\"{}\"}}", "a".repeat(32));
+        assert_eq!(crate::core::record::to_vec(&own), text.as_bytes());
+        assert_eq!(
+            crate::core::record::from_slice::<SpotifyApp>(text.as_bytes()).unwrap().describe(),
+            "your own app …aaaa"
+        );
+        assert_eq!(crate::core::record::to_vec(&SpotifyApp::Operator), b"\"Operator\"");
+        assert_eq!(crate::core::record::from_slice(b"\"Operator\""), Some(SpotifyApp::Operator));
+        for bad in [r#""Own""#, r#"{"Operator":null}"#, r#"{"Own":"x","Operator":1}"#, "null"] {
+            assert_eq!(crate::core::record::from_slice::<SpotifyApp>(bad.as_bytes()), None, "{bad}");
         }
-        let old: Link = serde_json::from_str("{}").unwrap();
-        assert!(old.app.is_operator());
-        let own = serde_json::to_string(&SpotifyApp::Own(SpotifyClientId::parse(&"a".repeat(32)).unwrap())).unwrap();
-        assert_eq!(serde_json::from_str::<SpotifyApp>(&own).unwrap().describe(), "your own app …aaaa");
-        assert_eq!(own, format!("{{\"Own\":\"{}\"}}", "a".repeat(32)), "stored as a plain string");
     }
 
     /// Found by the `store` fuzz target: a decoded id shorter than 4 bytes (or with multi-byte
@@ -130,8 +148,7 @@ mod tests {
     #[test]
     fn decoding_refuses_client_ids_parse_would_refuse() {
         for bad in ["01f", "", "é", &"é".repeat(16), &"g".repeat(32)] {
-            let json = serde_json::json!({ "Own": bad }).to_string();
-            assert!(serde_json::from_str::<SpotifyApp>(&json).is_err(), "{bad:?} decoded");
+            assert_eq!(SpotifyApp::from_json(&serde_json::json!({ "Own": bad })), None, "{bad:?} decoded");
         }
     }
 }

@@ -11,10 +11,9 @@
 use crate::core::crypto::{b64url, sha256, CryptoError, Key, Sealer};
 use crate::core::keyring::Keyring;
 use crate::core::platform::{Kv, PortError};
+use crate::core::record::{json_record, Json};
 use crate::core::secret::{SpotifyAccessToken, SpotifyRefreshToken, SpotifyUserId, UserKey};
 use crate::core::spotify_app::SpotifyApp;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
@@ -41,7 +40,7 @@ impl From<PortError> for StoreError {
 }
 
 /// One user's link to Spotify: the only place Spotify tokens live.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpotifyLink {
     pub spotify_id: SpotifyUserId,
     pub display_name: Option<String>,
@@ -52,28 +51,40 @@ pub struct SpotifyLink {
     pub scope: String,
     pub linked_at: u64,
     /// The app Spotify issued these tokens to; refreshes must use the same one.
-    #[serde(default, skip_serializing_if = "SpotifyApp::is_operator")]
     pub app: SpotifyApp,
     /// Counts refreshes of this sign-in: of two copies, the higher one holds the newer
     /// refresh token (expiry times can tie within a second).
-    #[serde(default)]
     pub generation: u64,
     /// The user's epoch when this link was made (see [`Epoch`]).
-    #[serde(default)]
     pub epoch: u64,
     /// Fair use: sign-ins of this user today. Carried in the link, which every sign-in
     /// writes anyway, so counting costs no KV write.
-    #[serde(default)]
     pub sign_ins: DayCount,
 }
 
+json_record!(SpotifyLink {
+    spotify_id,
+    display_name,
+    access_token,
+    refresh_token,
+    expires_at,
+    scope,
+    linked_at,
+    app: lean,
+    generation: default,
+    epoch: default,
+    sign_ins: default,
+});
+
 /// A count of something that happened on one UTC day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DayCount {
     /// Days since the Unix epoch.
     pub day: u64,
     pub count: u32,
 }
+
+json_record!(DayCount { day, count });
 
 impl DayCount {
     pub const SECS: u64 = 86_400;
@@ -99,7 +110,7 @@ impl DayCount {
 }
 
 /// What one of our access tokens grants. Stored under the token's hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessRecord {
     pub grant_id: String,
     pub client_id: String,
@@ -107,14 +118,15 @@ pub struct AccessRecord {
     pub resource: String,
     pub expires_at: u64,
     /// The user's epoch at sign-in: a token from before "delete all my data" is refused.
-    #[serde(default)]
     pub epoch: u64,
 }
+
+json_record!(AccessRecord { grant_id, client_id, scope, resource, expires_at, epoch: default });
 
 /// One refresh token, stored under its hash. Rotation writes a new key and deletes the
 /// old one rather than updating a record in place: a new key is visible at every edge
 /// location at once, while an overwritten one can be read stale for up to a minute.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshRecord {
     /// Stable across rotations: identifies one authorization of one client.
     pub grant_id: String,
@@ -127,43 +139,69 @@ pub struct RefreshRecord {
     pub access_hash: String,
     pub granted_at: u64,
     pub expires_at: u64,
-    #[serde(default)]
     pub epoch: u64,
     /// Rotated out or revoked: the record stays as a tombstone, so presenting this token
     /// again is recognised as reuse (RFC 9700 §4.14.2) rather than as an unknown token.
-    #[serde(default)]
     pub spent: bool,
     /// Fair use: refreshes of this grant in the hour that began at `window_start`
     /// (carried from token to token; 0 in records from before it was counted).
-    #[serde(default)]
     pub window_start: u64,
-    #[serde(default)]
     pub window_refreshes: u32,
 }
+
+json_record!(RefreshRecord {
+    grant_id,
+    client_id,
+    client_name,
+    redirect_uri,
+    scope,
+    resource,
+    access_hash,
+    granted_at,
+    expires_at,
+    epoch: default,
+    spent: default,
+    window_start: default,
+    window_refreshes: default,
+});
 
 /// One grant (one sign-in of one client), under `u:<uk>:g:<grant_id>`: which refresh and
 /// access token are current, and whether it was revoked. A refresh token that is not the
 /// current one of its grant is a replay, and ends the grant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantRecord {
     pub refresh_hash: String,
     pub access_hash: String,
     pub revoked: bool,
 }
 
+json_record!(GrantRecord { refresh_hash, access_hash, revoked });
+
 /// The user's epoch, under `u:<uk>:epoch`: the time of their last "delete all my data".
 /// Every link and token records the epoch it was made in; one from an older epoch is
 /// refused, even when a KV listing missed it during the deletion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Epoch(pub u64);
+
+/// A bare number, as serde writes a newtype struct.
+impl Json for Epoch {
+    fn to_json(&self) -> serde_json::Value {
+        self.0.to_json()
+    }
+    fn from_json(v: &serde_json::Value) -> Option<Self> {
+        u64::from_json(v).map(Epoch)
+    }
+}
 
 /// Written when an authorization code is redeemed: the code is sealed (stateless), so
 /// this marker is what makes it single-use, and lets a replay revoke what it issued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeUse {
     pub refresh_hash: String,
     pub access_hash: String,
 }
+
+json_record!(CodeUse { refresh_hash, access_hash });
 
 /// Values this isolate has opened, by KV key: a read that returns the very text opened
 /// before (the steady state: a token and a link read on every call, changing hourly) reuses
@@ -277,9 +315,9 @@ impl<'a, K: Kv> Store<'a, K> {
 
     // The generic readers and writers are thin: the KV call and the cryptography live in
     // `get_plain` and `put_plain`, compiled once rather than once per record type.
-    async fn get_json<T: DeserializeOwned>(&self, uk: &UserKey, key: &str) -> Result<Option<T>, StoreError> {
+    async fn get_json<T: Json>(&self, uk: &UserKey, key: &str) -> Result<Option<T>, StoreError> {
         match self.get_plain(uk, key).await? {
-            Some(plain) => crate::json::typed(&plain).map(Some).map_err(|_| StoreError::Undecryptable),
+            Some(plain) => crate::core::record::from_slice(&plain).map(Some).ok_or(StoreError::Undecryptable),
             None => Ok(None),
         }
     }
@@ -298,15 +336,8 @@ impl<'a, K: Kv> Store<'a, K> {
         Ok(Some(opened::remember(self.keys, key, text, plain)))
     }
 
-    async fn put_json<T: Serialize>(
-        &self,
-        uk: &UserKey,
-        key: &str,
-        value: &T,
-        ttl: Option<u64>,
-    ) -> Result<(), StoreError> {
-        let plain = serde_json::to_vec(value).map_err(|_| StoreError::Undecryptable)?;
-        self.put_plain(uk, key, &plain, ttl).await
+    async fn put_json<T: Json>(&self, uk: &UserKey, key: &str, value: &T, ttl: Option<u64>) -> Result<(), StoreError> {
+        self.put_plain(uk, key, &crate::core::record::to_vec(value), ttl).await
     }
 
     async fn put_plain(&self, uk: &UserKey, key: &str, plain: &[u8], ttl: Option<u64>) -> Result<(), StoreError> {
@@ -404,10 +435,10 @@ impl<'a, K: Kv> Store<'a, K> {
     /// Records that the confirmed action `jti` ran; `false` when it already had.
     pub async fn first_confirmed_use(&self, uk: &UserKey, jti: &str, ttl: u64) -> Result<bool, StoreError> {
         let key = Self::confirmed_key(uk, jti);
-        if self.get_json::<u8>(uk, &key).await?.is_some() {
+        if self.get_json::<u64>(uk, &key).await?.is_some() {
             return Ok(false);
         }
-        self.put_json(uk, &key, &1u8, Some(ttl)).await?;
+        self.put_json(uk, &key, &1u64, Some(ttl)).await?;
         Ok(true)
     }
 
@@ -441,6 +472,40 @@ mod tests {
     use super::*;
     use crate::core::testing::MemKv;
     use futures::executor::block_on;
+
+    /// Records as the previous release wrote them (serde's derive: declaration order, the
+    /// operator's app left out, fields added later absent) read as they did then.
+    #[test]
+    fn records_written_by_serde_still_read() {
+        use crate::core::record::{from_slice, to_vec};
+        let old = br#"{"spotify_id":"alice","display_name":null,"access_token":"at","refresh_token":"rt","expires_at":5,"scope":"s","linked_at":4}"#;
+        let read: SpotifyLink = from_slice(old).unwrap();
+        assert_eq!((read.spotify_id.expose(), read.display_name.as_deref()), ("alice", None));
+        assert_eq!((read.access_token.expose(), read.refresh_token.expose()), ("at", "rt"));
+        assert_eq!((read.expires_at, read.linked_at, read.scope.as_str()), (5, 4, "s"));
+        assert_eq!(
+            (read.app.clone(), read.generation, read.epoch, read.sign_ins),
+            (SpotifyApp::Operator, 0, 0, DayCount::default())
+        );
+        let own = br#"{"spotify_id":"b","display_name":"B","access_token":"at","refresh_token":"rt","expires_at":5,"scope":"s","linked_at":4,"app":{"Own":"0123456789abcdef0123456789abcdef"},"generation":3,"epoch":2,"sign_ins":{"day":7,"count":1}}"#;
+        let read: SpotifyLink = from_slice(own).unwrap();
+        assert_eq!(read.app.describe(), "your own app …cdef");
+        assert_eq!((read.generation, read.epoch, read.sign_ins), (3, 2, DayCount { day: 7, count: 1 }));
+        // Written back, the same JSON object (keys in another order).
+        let again: serde_json::Value = serde_json::from_slice(&to_vec(&read)).unwrap();
+        assert_eq!(again, serde_json::from_slice::<serde_json::Value>(own).unwrap());
+
+        let refresh = br#"{"grant_id":"g","client_id":"c","client_name":"n","redirect_uri":"r","scope":"s","resource":"x","access_hash":"h","granted_at":1,"expires_at":2}"#;
+        let read: RefreshRecord = from_slice(refresh).unwrap();
+        assert_eq!((read.grant_id.as_str(), read.access_hash.as_str(), read.expires_at), ("g", "h", 2));
+        assert_eq!((read.epoch, read.spent, read.window_start, read.window_refreshes), (0, false, 0, 0));
+        let access: AccessRecord =
+            from_slice(br#"{"grant_id":"g","client_id":"c","scope":"s","resource":"x","expires_at":9}"#).unwrap();
+        assert_eq!((access.expires_at, access.epoch), (9, 0));
+        assert_eq!(from_slice::<Epoch>(b"12"), Some(Epoch(12)));
+        // A record missing a field that was never optional is unreadable, not defaulted.
+        assert_eq!(from_slice::<AccessRecord>(br#"{"grant_id":"g","client_id":"c","scope":"s","resource":"x"}"#), None);
+    }
 
     fn link(id: &str) -> SpotifyLink {
         SpotifyLink {

@@ -8,9 +8,9 @@ use crate::context::Ctx;
 use crate::core::crypto::{b64url, ct_eq};
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;
+use crate::core::record::{json_names, json_record, Json};
 use crate::core::sealed::{self, Purpose};
 use crate::oauth::error;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::net::IpAddr;
 
@@ -39,15 +39,14 @@ const CONFIDENTIAL_DOCUMENT: &str = "invalid_client: this server accepts client 
      public clients (token_endpoint_auth_method \"none\", protected by PKCE); it does not verify private_key_jwt \
      client assertions. Publish a document with \"none\", or register the client (POST /register).";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
-    #[serde(rename = "none")]
     None,
-    #[serde(rename = "client_secret_post")]
     SecretPost,
-    #[serde(rename = "client_secret_basic")]
     SecretBasic,
 }
+
+json_names!(AuthMethod { None = "none", SecretPost = "client_secret_post", SecretBasic = "client_secret_basic" });
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
@@ -63,12 +62,13 @@ pub struct Client {
 pub struct ClientError(pub String);
 
 /// What a registered client_id carries inside its seal.
-#[derive(Serialize, Deserialize)]
 struct Registration {
     n: String,
     r: Vec<String>,
     a: AuthMethod,
 }
+
+json_record!(Registration { n, r, a });
 
 /// Redirect URIs a client may register: https anywhere, http only to loopback (RFC 8252),
 /// or a private-use scheme of a native app. Never script-capable or local-file schemes.
@@ -179,7 +179,7 @@ pub fn register<P: Platform>(ctx: &Ctx<'_, P>, req: &HttpRequest) -> HttpRespons
         "client_id_issued_at": ctx.now(),
         "client_name": name,
         "redirect_uris": uris,
-        "token_endpoint_auth_method": method,
+        "token_endpoint_auth_method": method.to_json(),
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
     });

@@ -17,6 +17,7 @@ use crate::core::capability::Capabilities;
 use crate::core::crypto::{b64url, ct_eq, pkce_s256, random_token, sha256};
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Platform;
+use crate::core::record::{self, json_record, Json};
 use crate::core::sealed::{self, Purpose, SealError};
 use crate::core::secret::{PkceVerifier, SpotifyUserId, UserKey};
 use crate::core::spotify_app::{SpotifyApp, SpotifyClientId};
@@ -26,13 +27,13 @@ use crate::oauth::{with_params, CODE_TTL, FLOW_TTL};
 use crate::pages::{self, AppChoice};
 use crate::spotify::api::AppProblem;
 use crate::spotify::SpotifyError;
-use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 const CSRF_COOKIE: &str = "__Host-mcp_csrf";
 pub(crate) const BIND_COOKIE: &str = "__Host-mcp_bind";
 
 /// A validated authorization request, carried sealed through the consent form.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct AuthzRequest {
     pub client_id: String,
     pub client_name: String,
@@ -47,13 +48,25 @@ pub struct AuthzRequest {
     /// The domain of a client metadata document, shown as the client's publisher.
     pub cimd_domain: Option<String>,
     /// When the consent page with this request was shown (ms): see [`CONSENT_MIN_DWELL_MS`].
-    #[serde(default)]
     pub shown_at_ms: u64,
 }
 
+json_record!(AuthzRequest {
+    client_id,
+    client_name,
+    redirect_uri,
+    state,
+    code_challenge,
+    scope,
+    resource,
+    csrf,
+    cimd_domain,
+    shown_at_ms: default,
+});
+
 pub use crate::core::config::CONSENT_MIN_DWELL_MS;
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone)]
 enum Flow {
     /// An MCP client's authorization; `bind` is the hash of the browser-binding cookie,
     /// `caps` the capabilities the person granted (a scope string).
@@ -64,8 +77,46 @@ enum Flow {
     Account { bind: String },
 }
 
+/// Externally tagged, as serde wrote it: `{"Mcp": {"req": …, "bind": …, "caps": …}}`,
+/// `{"Relink": {"uk": …}}`, `{"Account": {"bind": …}}`.
+impl Json for Flow {
+    fn to_json(&self) -> Value {
+        let mut o = serde_json::Map::new();
+        let tag = match self {
+            Flow::Mcp { req, bind, caps } => {
+                record::put(&mut o, "req", req);
+                record::put(&mut o, "bind", bind);
+                record::put(&mut o, "caps", caps);
+                "Mcp"
+            }
+            Flow::Relink { uk } => {
+                record::put(&mut o, "uk", uk);
+                "Relink"
+            }
+            Flow::Account { bind } => {
+                record::put(&mut o, "bind", bind);
+                "Account"
+            }
+        };
+        record::tagged(tag, Value::Object(o))
+    }
+    fn from_json(v: &Value) -> Option<Self> {
+        let (tag, content) = record::untag(v)?;
+        let o = content.as_object()?;
+        match tag {
+            "Mcp" => Some(Flow::Mcp {
+                req: record::field(o, "req")?,
+                bind: record::field(o, "bind")?,
+                caps: record::field(o, "caps")?,
+            }),
+            "Relink" => Some(Flow::Relink { uk: record::field(o, "uk")? }),
+            "Account" => Some(Flow::Account { bind: record::field(o, "bind")? }),
+            _ => None,
+        }
+    }
+}
+
 /// Our `state` towards Spotify, sealed: the PKCE verifier, the app and the scopes asked for.
-#[derive(Serialize, Deserialize)]
 struct SpotifyState {
     verifier: String,
     flow: Flow,
@@ -76,15 +127,18 @@ struct SpotifyState {
     widened: bool,
 }
 
+json_record!(SpotifyState { verifier, flow, app, scope, widened });
+
 /// A re-link link's payload: whom it re-links, and Spotify scopes to add to theirs.
-#[derive(Serialize, Deserialize)]
 struct RelinkToken {
     uk: UserKey,
     add: Vec<String>,
 }
 
+json_record!(RelinkToken { uk, add });
+
 /// Our authorization code, sealed: redeemable anywhere, single-use through a KV marker.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug)]
 pub struct CodePayload {
     pub uk: UserKey,
     pub client_id: String,
@@ -95,9 +149,20 @@ pub struct CodePayload {
     pub jti: String,
     pub client_name: String,
     /// The user's epoch when the link was made: the tokens carry it.
-    #[serde(default)]
     pub epoch: u64,
 }
+
+json_record!(CodePayload {
+    uk,
+    client_id,
+    redirect_uri,
+    code_challenge,
+    scope,
+    resource,
+    jti,
+    client_name,
+    epoch: default
+});
 
 pub(crate) fn cookie(name: &str, value: &str, max_age: u64, same_site: &str) -> String {
     format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite={same_site}; Max-Age={max_age}")

@@ -3,31 +3,23 @@
 use crate::core::config::Config;
 use crate::core::http::{HttpRequest, HttpResponse};
 use crate::core::platform::Http;
+use crate::core::record::json_record;
 use crate::core::secret::{PkceVerifier, SpotifyAccessToken, SpotifyRefreshToken};
 use crate::core::spotify_app::SpotifyApp;
 use crate::spotify::error::SpotifyError;
 use base64::Engine;
-use serde::Deserialize;
 use serde_json::Value;
 
 /// A token response from `/api/token`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct TokenGrant {
     pub access_token: SpotifyAccessToken,
-    #[serde(default)]
     pub refresh_token: Option<SpotifyRefreshToken>,
-    #[serde(default)]
     pub expires_in: Option<u64>,
-    #[serde(default)]
     pub scope: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Me {
-    pub id: String,
-    #[serde(default)]
-    pub display_name: Option<String>,
-}
+json_record!(TokenGrant { access_token, refresh_token, expires_in, scope });
 
 pub struct SpotifyApi<'a, H: Http> {
     http: &'a H,
@@ -147,7 +139,8 @@ impl<'a, H: Http> SpotifyApi<'a, H> {
         };
         let resp = self.http.send(req).await.map_err(|e| SpotifyError::Network(e.0))?;
         if resp.status == 200 {
-            return crate::json::typed(&resp.body).map_err(|_| SpotifyError::Unexpected("token response".into()));
+            return crate::core::record::from_slice(&resp.body)
+                .ok_or_else(|| SpotifyError::Unexpected("token response".into()));
         }
         let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
         let code = body.get("error").and_then(Value::as_str).unwrap_or("");

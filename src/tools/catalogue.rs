@@ -6,9 +6,9 @@
 //! arguments are checked against it before its handler runs ([`Tool::check`]).
 
 use crate::core::capability::{Capabilities, Capability};
+use crate::core::record::{json_record, Json};
 use crate::mcp::model::Client;
 use crate::tools::schema;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
 
@@ -28,29 +28,27 @@ pub struct Tool {
 }
 
 /// A folded tool's mode argument (`command`, `kind`, `action`) and its values.
-#[derive(Deserialize)]
 pub struct Modes {
     pub key: String,
     pub cases: Vec<Case>,
 }
 
+json_record!(Modes { key, cases });
+
 /// One value of the mode argument.
-#[derive(Deserialize)]
 pub struct Case {
     pub name: String,
     /// The arguments it takes besides the mode argument.
     pub takes: Vec<String>,
     /// Those it needs, each with what to pass.
-    #[serde(default)]
     needs: Vec<(String, String)>,
     /// Constraints it adds to an argument's schema (merged over it when loaded).
-    #[serde(default)]
     schema: Map<String, Value>,
 }
 
+json_record!(Case { name, takes, needs: default, schema: default });
+
 fn load() -> Vec<Tool> {
-    // Typed values are read from a `Value` tree everywhere (`crate::json::typed`): `modes`
-    // is already one.
     let entries: Vec<Map<String, Value>> = serde_json::from_slice(SOURCE.as_bytes()).expect("catalogue.json is valid");
     entries
         .into_iter()
@@ -58,7 +56,7 @@ fn load() -> Vec<Tool> {
             let name = definition["name"].as_str().unwrap_or_default().to_string();
             let capability = definition.get("capability").and_then(Value::as_str).and_then(Capability::parse);
             let mut modes: Option<Modes> =
-                definition.get("modes").map(|m| serde_json::from_value(m.clone()).expect("modes of {name}"));
+                definition.get("modes").map(|m| Modes::from_json(m).expect("modes of {name}"));
             let clamp = definition
                 .get("clamp")
                 .and_then(Value::as_array)

@@ -9,10 +9,10 @@
 
 use crate::core::crypto::{b64url, random_token, sha256};
 use crate::core::platform::Platform;
+use crate::core::record::{json_names, json_record};
 use crate::core::sealed::{self, Purpose, SealError};
 use crate::mcp::model::{RpcError, ToolResult, INVALID_PARAMS};
 use crate::tools::Toolbox;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// How long the person has to answer.
@@ -20,7 +20,7 @@ pub const STATE_TTL_SECS: u64 = 300;
 /// The key of our one input request.
 const KEY: &str = "confirm";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Asked {
     /// "Replace all 57 items of 'Road trip' with 12 tracks?"
     Confirm,
@@ -28,8 +28,10 @@ pub enum Asked {
     Relink,
 }
 
+json_names!(Asked { Confirm = "Confirm", Relink = "Relink" });
+
 /// What a `requestState` seals.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
     uk: String,
     tool: String,
@@ -37,6 +39,8 @@ pub struct Pending {
     jti: String,
     asked: Asked,
 }
+
+json_record!(Pending { uk, tool, digest, jti, asked });
 
 /// The `confirm` argument of a destructive tool, for clients that cannot elicit. Its use is
 /// explained where it matters (the server instructions, and the answer of a call without it)
