@@ -16,9 +16,9 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 /// the same calls, about 20 KB less .wasm (9 KB gzip).
 struct Platform {
     /// The `TOKENS` KV namespace; `None` when not bound.
-    kv: Option<JsValue>,
+    kv: Option<KvNamespace>,
     /// The Rate Limiting bindings, by `Limiter::ALL` order; `None` when not bound.
-    limiters: [Option<JsValue>; 2],
+    limiters: [Option<RateLimitBinding>; 2],
 }
 
 /// `env[name]` when it is an object with a `method` function, else `None`.
@@ -31,19 +31,62 @@ fn binding(env: &Env, name: &str, method: &str) -> Option<JsValue> {
 /// A `[[ratelimits]]` binding, or `None` when wrangler.toml does not declare it. Read by
 /// property rather than `Env::rate_limiter`, whose check of the binding's JS class name is
 /// the only thing that could differ between workerd versions.
-fn rate_limiter(env: &Env, limiter: Limiter) -> Option<JsValue> {
-    binding(env, limiter.binding(), "limit")
+fn rate_limiter(env: &Env, limiter: Limiter) -> Option<RateLimitBinding> {
+    binding(env, limiter.binding(), "limit").map(JsCast::unchecked_into)
 }
 
-/// `target.method(...args)`, awaited: every binding method we call returns a promise.
-async fn call(target: &JsValue, method: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
-    let f = Reflect::get(target, &method.into())?;
-    let list = Array::new();
-    for a in args {
-        list.push(a);
+// Every call from the .wasm into JS is a crossing with its own cost (arguments through the
+// externref table, strings copied and re-encoded, a `malloc` call back into the .wasm for
+// each string returned), and on a tool call they add up: a binding method reached through
+// `Reflect` took five crossings, a header read through the `Headers` iterator seven. These
+// bindings make each one call.
+#[wasm_bindgen::prelude::wasm_bindgen(inline_js = "
+export function headerLines(headers) {
+  let text = '';
+  for (const [name, value] of headers) text += name + '\\n' + value + '\\n';
+  return text;
+}
+")]
+extern "C" {
+    /// Every header as `name\nvalue\n`: the Fetch API refuses CR, LF and NUL in names and
+    /// values, so the text splits back unambiguously.
+    #[wasm_bindgen::prelude::wasm_bindgen(js_name = headerLines)]
+    fn header_lines(headers: &worker::web_sys::Headers) -> String;
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// A KV namespace binding (`env.TOKENS`).
+    type KvNamespace;
+    #[wasm_bindgen::prelude::wasm_bindgen(method, catch, js_name = get)]
+    fn kv_get(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen::prelude::wasm_bindgen(method, catch, js_name = put)]
+    fn kv_put(this: &KvNamespace, key: &str, value: &str, options: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen::prelude::wasm_bindgen(method, catch, js_name = delete)]
+    fn kv_delete(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen::prelude::wasm_bindgen(method, catch, js_name = list)]
+    fn kv_list(this: &KvNamespace, options: &JsValue) -> Result<Promise, JsValue>;
+
+    /// A Rate Limiting binding (`[[ratelimits]]`).
+    type RateLimitBinding;
+    #[wasm_bindgen::prelude::wasm_bindgen(method, catch, js_name = limit)]
+    fn limit(this: &RateLimitBinding, options: &JsValue) -> Result<Promise, JsValue>;
+}
+
+/// Headers as the core holds them, from [`header_lines`]' text.
+fn headers_of(headers: &worker::web_sys::Headers) -> Vec<(String, String)> {
+    let text = header_lines(headers);
+    let mut lines = text.split('\n');
+    let mut out = Vec::new();
+    while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
+        out.push((name.to_string(), value.to_string()));
     }
-    let returned: JsValue = Reflect::apply::<fn() -> JsValue>(f.unchecked_ref(), target, &list)?;
-    JsFuture::from(Promise::resolve(&returned)).await
+    out
+}
+
+/// A binding method's promise, awaited.
+async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise?).await
 }
 
 /// A plain object of string keys, for a binding's options.
@@ -66,7 +109,7 @@ fn port_err(what: &str, e: impl std::fmt::Display) -> PortError {
 }
 
 impl Platform {
-    fn kv(&self) -> Result<&JsValue, PortError> {
+    fn kv(&self) -> Result<&KvNamespace, PortError> {
         self.kv.as_ref().ok_or_else(|| PortError("the TOKENS KV namespace is not bound (see wrangler.toml)".into()))
     }
 }
@@ -74,15 +117,15 @@ impl Platform {
 impl Kv for Platform {
     async fn get(&self, key: &str) -> Result<Option<String>, PortError> {
         // `type` defaults to "text": a string, or null for a missing key.
-        Ok(call(self.kv()?, "get", &[&key.into()]).await.map_err(|e| js_err("KV get", e))?.as_string())
+        Ok(settle(self.kv()?.kv_get(key)).await.map_err(|e| js_err("KV get", e))?.as_string())
     }
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), PortError> {
         let opts = options(ttl.map(|t| ("expirationTtl", JsValue::from_f64(t as f64))).as_slice());
-        call(self.kv()?, "put", &[&key.into(), &value.into(), &opts]).await.map_err(|e| js_err("KV put", e))?;
+        settle(self.kv()?.kv_put(key, value, &opts)).await.map_err(|e| js_err("KV put", e))?;
         Ok(())
     }
     async fn delete(&self, key: &str) -> Result<(), PortError> {
-        call(self.kv()?, "delete", &[&key.into()]).await.map_err(|e| js_err("KV delete", e))?;
+        settle(self.kv()?.kv_delete(key)).await.map_err(|e| js_err("KV delete", e))?;
         Ok(())
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
@@ -94,7 +137,7 @@ impl Kv for Platform {
             if let Some(c) = cursor.take() {
                 entries.push(("cursor", c.into()));
             }
-            let page = call(self.kv()?, "list", &[&options(&entries)]).await.map_err(|e| js_err("KV list", e))?;
+            let page = settle(self.kv()?.kv_list(&options(&entries))).await.map_err(|e| js_err("KV list", e))?;
             let keys = field(&page, "keys");
             if !Array::is_array(&keys) {
                 return Err(PortError("KV list: no keys in the answer".into()));
@@ -144,7 +187,7 @@ impl Http for Platform {
             Err(_) if signal.aborted() => return Err(timed_out()),
             Err(e) => return Err(js_err("fetch", e)),
         };
-        let headers: Vec<(String, String)> = Headers(resp.headers()).entries().collect();
+        let headers = headers_of(&resp.headers());
         let too_large = || PortError(format!("the response is larger than {limit} bytes"));
         if declared_length(&headers).is_some_and(|n| n > limit as u64) {
             // Dropping the response cancels its body.
@@ -210,7 +253,7 @@ impl RateLimit for Platform {
         let index = Limiter::ALL.iter().position(|l| *l == limiter).unwrap_or(0);
         match &self.limiters[index] {
             Some(binding) => {
-                let outcome = call(binding, "limit", &[&options(&[("key", key.into())])])
+                let outcome = settle(binding.limit(&options(&[("key", key.into())])))
                     .await
                     .map_err(|e| js_err("ratelimit", e))?;
                 Reflect::get(&outcome, &"success".into())
@@ -252,7 +295,7 @@ impl EnvSource for WorkerEnv<'_> {
 /// when the router needs it. Also the most body the route takes.
 fn head(req: &Request, early: Result<HttpRequest, HttpResponse>) -> Result<(HttpRequest, usize), HttpResponse> {
     let mut request = early?;
-    request.headers = req.headers().entries().collect();
+    request.headers = headers_of(&req.headers().0);
     let limit = crate::app::admit_body(&request)?;
     Ok((request, limit))
 }
@@ -323,7 +366,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             Ok((request, limit)) => match read_body(req, request, limit).await {
                 Ok(request) => {
                     let platform = Platform {
-                        kv: binding(&env, "TOKENS", "get"),
+                        kv: binding(&env, "TOKENS", "get").map(JsCast::unchecked_into),
                         limiters: Limiter::ALL.map(|l| rate_limiter(&env, l)),
                     };
                     crate::app::handle_configured(&platform, configured, request).await
