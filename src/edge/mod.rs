@@ -5,9 +5,10 @@ use crate::app::RequestLog;
 use crate::core::config::{Config, ConfigProblem, EnvSource};
 use crate::core::http::{declared_length, read_limited, BodyError, HttpRequest, HttpResponse};
 use crate::core::platform::{Assets, Clock, Http, Kv, Limiter, PortError, RateLimit, Sleep};
-use worker::{event, Context, Delay, Env, Headers, Method, Request, Response};
+use worker::web_sys;
+use worker::{event, ByteStream, Context, Delay, Env};
 
-use worker::js_sys::{futures::JsFuture, Array, Object, Promise, Reflect};
+use worker::js_sys::{futures::JsFuture, Array, Object, Promise, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 
 /// The KV namespace and the Rate Limiting bindings are called as the JS objects they are
@@ -22,36 +23,40 @@ struct Platform {
 }
 
 /// `env[name]` when it is an object with a `method` function, else `None`.
-fn binding(env: &Env, name: &str, method: &str) -> Option<JsValue> {
-    let value = Reflect::get(env, &name.into()).ok()?;
-    let f = Reflect::get(&value, &method.into()).ok()?;
-    f.is_function().then_some(value)
+fn binding<T: JsCast>(env: &Env, name: &str, method: &str) -> Option<T> {
+    let value = js_binding(env, name, method);
+    (!value.is_undefined()).then(|| value.unchecked_into())
 }
 
 /// A `[[ratelimits]]` binding, or `None` when wrangler.toml does not declare it. Read by
 /// property rather than `Env::rate_limiter`, whose check of the binding's JS class name is
 /// the only thing that could differ between workerd versions.
 fn rate_limiter(env: &Env, limiter: Limiter) -> Option<RateLimitBinding> {
-    binding(env, limiter.binding(), "limit").map(JsCast::unchecked_into)
+    binding(env, limiter.binding(), "limit")
 }
 
-// Every call from the .wasm into JS is a crossing with its own cost (arguments through the
-// externref table, strings copied and re-encoded, a `malloc` call back into the .wasm for
-// each string returned), and on a tool call they add up: a binding method reached through
-// `Reflect` took five crossings, a header read through the `Headers` iterator seven. These
-// bindings make each one call.
-#[wasm_bindgen::prelude::wasm_bindgen(inline_js = "
-export function headerLines(headers) {
-  let text = '';
-  for (const [name, value] of headers) text += name + '\\n' + value + '\\n';
-  return text;
-}
-")]
+// Every call from the .wasm into JS pays for its arguments, and every string it returns is
+// copied in with a call back into the .wasm; on a tool call these added up. So the adapter
+// reaches the runtime through typed imports (one call per binding method, where `Reflect`
+// took five: get the method, build the argument array, apply, resolve) and through the
+// helpers in glue.js (headers as one text, where the `Headers` iterator took seven calls
+// and two string copies per header; an outbound request and our answer built in one call).
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/edge/glue.js")]
 extern "C" {
-    /// Every header as `name\nvalue\n`: the Fetch API refuses CR, LF and NUL in names and
-    /// values, so the text splits back unambiguously.
     #[wasm_bindgen::prelude::wasm_bindgen(js_name = headerLines)]
-    fn header_lines(headers: &worker::web_sys::Headers) -> String;
+    fn header_lines(headers: &web_sys::Headers) -> String;
+    #[wasm_bindgen::prelude::wasm_bindgen(js_name = binding)]
+    fn js_binding(env: &Env, name: &str, method: &str) -> JsValue;
+    #[wasm_bindgen::prelude::wasm_bindgen(catch)]
+    fn send(
+        url: &str,
+        method: &str,
+        lines: &str,
+        body: &[u8],
+        signal: &web_sys::AbortSignal,
+    ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen::prelude::wasm_bindgen(catch)]
+    fn respond(status: u16, lines: &str, body: &[u8]) -> Result<web_sys::Response, JsValue>;
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen]
@@ -74,7 +79,7 @@ extern "C" {
 }
 
 /// Headers as the core holds them, from [`header_lines`]' text.
-fn headers_of(headers: &worker::web_sys::Headers) -> Vec<(String, String)> {
+fn headers_of(headers: &web_sys::Headers) -> Vec<(String, String)> {
     let text = header_lines(headers);
     let mut lines = text.split('\n');
     let mut out = Vec::new();
@@ -82,6 +87,19 @@ fn headers_of(headers: &worker::web_sys::Headers) -> Vec<(String, String)> {
         out.push((name.to_string(), value.to_string()));
     }
     out
+}
+
+/// Headers as glue.js takes them. CR, LF and NUL (which `Headers` would refuse, failing the
+/// whole answer) become spaces: nothing we send should carry them.
+fn lines_of(headers: &[(String, String)]) -> String {
+    let mut text = String::new();
+    for (name, value) in headers {
+        for part in [name, value] {
+            text.extend(part.chars().map(|c| if matches!(c, '\r' | '\n' | '\0') { ' ' } else { c }));
+            text.push('\n');
+        }
+    }
+    text
 }
 
 /// A binding method's promise, awaited.
@@ -159,29 +177,16 @@ impl Http for Platform {
     /// `fetch` with the request's limits: the answer's body is not read past
     /// `max_response_bytes`, and the whole exchange is aborted after `timeout_ms`.
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, PortError> {
-        // The request is built from web_sys types and sent with the global `fetch`:
-        // `worker::RequestInit` converts its `cf` properties (which we never set) through
-        // serde_wasm_bindgen, about 19 KB of .wasm (7 KB gzip) for nothing.
-        use worker::web_sys;
-        let headers = web_sys::Headers::new().map_err(|e| js_err("header", e))?;
-        for (k, v) in &request.headers {
-            headers.append(k, v).map_err(|e| js_err("header", e))?;
-        }
-        let init = web_sys::RequestInit::new();
-        init.set_method(&request.method);
-        init.set_headers(&headers);
-        init.set_redirect(web_sys::RequestRedirect::Manual);
-        if !request.body.is_empty() {
-            init.set_body(&worker::js_sys::Uint8Array::from(request.body.as_slice()));
-        }
+        // Built and sent by glue.js's `send` (one call) with the global `fetch`, not through
+        // `worker::Fetch`: `worker::RequestInit` converts its `cf` properties (which we never
+        // set) through serde_wasm_bindgen, about 19 KB of .wasm (7 KB gzip) for nothing.
         // The runtime's own timer aborts the fetch, body included, after `timeout_ms`: no
         // timer of ours (a closure and a promise per call) racing the exchange.
         let signal = web_sys::AbortSignal::timeout_with_u32(u32::try_from(request.timeout_ms).unwrap_or(u32::MAX));
-        init.set_signal(Some(&signal));
         let limit = request.max_response_bytes;
         let timed_out = || PortError(format!("no complete answer within {} ms", request.timeout_ms));
-        let scope: web_sys::WorkerGlobalScope = worker::js_sys::global().unchecked_into();
-        let fetched = JsFuture::from(scope.fetch_with_str_and_init(request.url.as_str(), &init)).await;
+        let sent = send(request.url.as_str(), &request.method, &lines_of(&request.headers), &request.body, &signal);
+        let fetched = settle(sent).await;
         let resp: web_sys::Response = match fetched {
             Ok(r) => r.unchecked_into(),
             Err(_) if signal.aborted() => return Err(timed_out()),
@@ -206,13 +211,13 @@ impl Http for Platform {
             whole_body(&resp).await
         } else {
             // `Clone::clone` shares the JS object (the inherent `clone()` would tee the body).
-            match Response::from(Clone::clone(&resp)).stream() {
-                Ok(mut stream) => read_limited(&mut stream, limit).await.map_err(|e| match e {
+            match resp.body() {
+                Some(body) => read_limited(&mut ByteStream::from(body), limit).await.map_err(|e| match e {
                     BodyError::TooLarge { .. } => too_large(),
                     BodyError::Read(e) => port_err("body", e),
                 }),
                 // No body at all (204, or a body already buffered by the runtime).
-                Err(_) => whole_body(&resp).await,
+                None => whole_body(&resp).await,
             }
         };
         // An aborted stream can end like a finished one: never take a cut-off body as whole.
@@ -228,10 +233,10 @@ impl Http for Platform {
 }
 
 /// A fetched response's whole body, with one `arrayBuffer()`.
-async fn whole_body(resp: &worker::web_sys::Response) -> Result<Vec<u8>, PortError> {
+async fn whole_body(resp: &web_sys::Response) -> Result<Vec<u8>, PortError> {
     let buffer = resp.array_buffer().map_err(|e| js_err("body", e))?;
     let buffer = JsFuture::from(buffer).await.map_err(|e| js_err("body", e))?;
-    Ok(worker::js_sys::Uint8Array::new(&buffer).to_vec())
+    Ok(Uint8Array::new(&buffer).to_vec())
 }
 
 /// The global the entry module (src/edge/entry.mjs) puts the views on, by file name.
@@ -293,18 +298,21 @@ impl EnvSource for WorkerEnv<'_> {
 
 /// The request line and headers as the core sees them; the body comes later (`read_body`),
 /// when the router needs it. Also the most body the route takes.
-fn head(req: &Request, early: Result<HttpRequest, HttpResponse>) -> Result<(HttpRequest, usize), HttpResponse> {
+fn head(
+    req: &web_sys::Request,
+    early: Result<HttpRequest, HttpResponse>,
+) -> Result<(HttpRequest, usize), HttpResponse> {
     let mut request = early?;
-    request.headers = headers_of(&req.headers().0);
+    request.headers = headers_of(&req.headers());
     let limit = crate::app::admit_body(&request)?;
     Ok((request, limit))
 }
 
 /// The request line and only the headers [`crate::app::answer_before_body`] reads: copying
 /// every header across the JS boundary is wasted on the requests it answers.
-fn early_head(req: &Request) -> Result<HttpRequest, HttpResponse> {
-    let url = req.url().map_err(|_| unreadable("URL"))?;
-    let mut request = HttpRequest::new(req.method().as_ref(), url);
+fn early_head(req: &web_sys::Request) -> Result<HttpRequest, HttpResponse> {
+    let url = url::Url::parse(&req.url()).map_err(|_| unreadable("URL"))?;
+    let mut request = HttpRequest::new(&req.method(), url);
     let headers = req.headers();
     for name in crate::app::EARLY_HEADERS {
         if let Ok(Some(value)) = headers.get(name) {
@@ -320,23 +328,25 @@ fn unreadable(what: &str) -> HttpResponse {
 
 /// The body, read up to the route's limit (see [`crate::app::body_limit`], checked against
 /// a declared length by `head`).
-async fn read_body(mut req: Request, mut request: HttpRequest, limit: usize) -> Result<HttpRequest, HttpResponse> {
-    if matches!(req.method(), Method::Get | Method::Head) {
+async fn read_body(req: web_sys::Request, mut request: HttpRequest, limit: usize) -> Result<HttpRequest, HttpResponse> {
+    if request.method == "GET" || request.method == "HEAD" {
         return Ok(request);
     }
     let too_large = || crate::app::too_large(&request);
     let body = if request.content_length().is_some() {
         // A declared length within the limit: the runtime holds the body to it, so one read
         // of the whole (a stream reader costs a promise and closures per chunk).
-        req.bytes().await.map_err(|_| unreadable("body"))?
+        let buffer = req.array_buffer().map_err(|_| unreadable("body"))?;
+        let buffer = JsFuture::from(buffer).await.map_err(|_| unreadable("body"))?;
+        Uint8Array::new(&buffer).to_vec()
     } else {
-        match req.stream() {
-            Ok(mut stream) => read_limited(&mut stream, limit).await.map_err(|e| match e {
+        match req.body() {
+            Some(body) => read_limited(&mut ByteStream::from(body), limit).await.map_err(|e| match e {
                 // Dropping the stream cancels it: the rest of the upload is never read.
                 BodyError::TooLarge { .. } => too_large(),
                 BodyError::Read(_) => unreadable("body"),
             })?,
-            Err(_) => Vec::new(), // no body
+            None => Vec::new(), // no body
         }
     };
     if body.len() > limit {
@@ -353,8 +363,10 @@ thread_local! {
         const { std::cell::OnceCell::new() };
 }
 
+/// Takes and gives the runtime's own `Request` and `Response`: `worker::Request` reads the
+/// method, the URL and the `cf` object on construction whether they are needed or not.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
     let config = CONFIG.with(|c| c.get_or_init(|| std::rc::Rc::new(Config::from_env(&WorkerEnv(&env)))).clone());
     let configured = config.as_ref().as_ref().map_err(Vec::as_slice);
     let early = early_head(&req);
@@ -366,7 +378,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             Ok((request, limit)) => match read_body(req, request, limit).await {
                 Ok(request) => {
                     let platform = Platform {
-                        kv: binding(&env, "TOKENS", "get").map(JsCast::unchecked_into),
+                        kv: binding(&env, "TOKENS", "get"),
                         limiters: Limiter::ALL.map(|l| rate_limiter(&env, l)),
                     };
                     crate::app::handle_configured(&platform, configured, request).await
@@ -380,9 +392,5 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     if let Some(line) = log.line(resp.status) {
         worker::console_log!("{}", crate::json::text(&line));
     }
-    let headers = Headers::new();
-    for (k, v) in &resp.headers {
-        headers.append(k, v)?;
-    }
-    Ok(Response::from_bytes(resp.body)?.with_status(resp.status).with_headers(headers))
+    respond(resp.status, &lines_of(&resp.headers), &resp.body).map_err(worker::Error::from)
 }
