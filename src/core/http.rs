@@ -167,6 +167,36 @@ impl HttpRequest {
 
 /// `Content-Length` as a number; `None` when absent or not one plain decimal (then only the
 /// bytes actually read count).
+/// Headers as one text, `name\nvalue\n` per header: how they cross between the Worker's
+/// .wasm and JS in one call (src/edge/glue.js) rather than one call per name and value.
+/// The Fetch API refuses CR, LF and NUL in names and values, so the runtime's headers never
+/// carry them; in ours they become spaces (a `Headers` object would refuse them and fail the
+/// whole answer).
+pub fn header_lines(headers: &[(String, String)]) -> String {
+    let mut text = String::new();
+    for (name, value) in headers {
+        for part in [name, value] {
+            if part.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+                text.extend(part.chars().map(|c| if matches!(c, '\r' | '\n' | '\0') { ' ' } else { c }));
+            } else {
+                text.push_str(part);
+            }
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// The headers of a [`header_lines`] text.
+pub fn headers_from_lines(text: &str) -> Vec<(String, String)> {
+    let mut lines = text.split('\n');
+    let mut out = Vec::new();
+    while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
+        out.push((name.to_string(), value.to_string()));
+    }
+    out
+}
+
 pub fn declared_length(headers: &[(String, String)]) -> Option<u64> {
     let v = find(headers, "content-length")?.trim();
     (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())).then(|| v.parse().unwrap_or(u64::MAX))
@@ -279,6 +309,22 @@ pub fn is_loopback_host(u: &url::Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_text_round_trips_and_never_carries_a_line_break_inside_a_header() {
+        let headers: Vec<(String, String)> = [("content-type", "application/json"), ("x-empty", ""), ("a", "b: c")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let text = header_lines(&headers);
+        assert_eq!(text, "content-type\napplication/json\nx-empty\n\na\nb: c\n");
+        assert_eq!(headers_from_lines(&text), headers);
+        assert_eq!(headers_from_lines(""), vec![]);
+        // A value with a line break would shift every header after it; it is sent with spaces.
+        let bad = vec![("x-a".to_string(), "one\r\ntwo\0".to_string()), ("x-b".to_string(), "b".to_string())];
+        let back = headers_from_lines(&header_lines(&bad));
+        assert_eq!(back, vec![("x-a".to_string(), "one  two ".to_string()), ("x-b".to_string(), "b".to_string())]);
+    }
 
     #[test]
     fn origin_is_the_urls_origin() {

@@ -80,26 +80,7 @@ extern "C" {
 
 /// Headers as the core holds them, from [`header_lines`]' text.
 fn headers_of(headers: &web_sys::Headers) -> Vec<(String, String)> {
-    let text = header_lines(headers);
-    let mut lines = text.split('\n');
-    let mut out = Vec::new();
-    while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
-        out.push((name.to_string(), value.to_string()));
-    }
-    out
-}
-
-/// Headers as glue.js takes them. CR, LF and NUL (which `Headers` would refuse, failing the
-/// whole answer) become spaces: nothing we send should carry them.
-fn lines_of(headers: &[(String, String)]) -> String {
-    let mut text = String::new();
-    for (name, value) in headers {
-        for part in [name, value] {
-            text.extend(part.chars().map(|c| if matches!(c, '\r' | '\n' | '\0') { ' ' } else { c }));
-            text.push('\n');
-        }
-    }
-    text
+    crate::core::http::headers_from_lines(&header_lines(headers))
 }
 
 /// A binding method's promise, awaited.
@@ -185,7 +166,13 @@ impl Http for Platform {
         let signal = web_sys::AbortSignal::timeout_with_u32(u32::try_from(request.timeout_ms).unwrap_or(u32::MAX));
         let limit = request.max_response_bytes;
         let timed_out = || PortError(format!("no complete answer within {} ms", request.timeout_ms));
-        let sent = send(request.url.as_str(), &request.method, &lines_of(&request.headers), &request.body, &signal);
+        let sent = send(
+            request.url.as_str(),
+            &request.method,
+            &crate::core::http::header_lines(&request.headers),
+            &request.body,
+            &signal,
+        );
         let fetched = settle(sent).await;
         let resp: web_sys::Response = match fetched {
             Ok(r) => r.unchecked_into(),
@@ -392,5 +379,5 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result
     if let Some(line) = log.line(resp.status) {
         worker::console_log!("{}", crate::json::text(&line));
     }
-    respond(resp.status, &lines_of(&resp.headers), &resp.body).map_err(worker::Error::from)
+    respond(resp.status, &crate::core::http::header_lines(&resp.headers), &resp.body).map_err(worker::Error::from)
 }

@@ -4,6 +4,7 @@ use crate::core::platform::Platform;
 use crate::mcp::model::ToolResult;
 use crate::tools::{arg_str, errors, Toolbox};
 use serde_json::{json, Value};
+use std::fmt::Write;
 
 /// Spotify's cap since February 2026: `limit` is clamped to it (the catalogue's `clamp`),
 /// with a note, since more gives a 400.
@@ -99,7 +100,9 @@ pub async fn search_tracks<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> To
         for (i, t) in tracks.iter().enumerate() {
             let artists: Vec<&str> =
                 t["artists"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-            s.push_str(&format!(
+            // Written into the text, not formatted apart and copied in.
+            let _ = write!(
+                s,
                 "\n{}. {} — {} ({}, {}) {}",
                 offset + i as u64 + 1,
                 t["name"].as_str().unwrap_or("?"),
@@ -107,7 +110,7 @@ pub async fn search_tracks<P: Platform>(tb: &Toolbox<'_, P>, args: &Value) -> To
                 t["album"].as_str().unwrap_or(""),
                 duration(t["duration_ms"].as_u64().unwrap_or(0)),
                 t["uri"].as_str().unwrap_or("")
-            ));
+            );
         }
         s
     };
