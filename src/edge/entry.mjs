@@ -35,7 +35,8 @@ async function remember(key, request, env, ctx) {
   const response = await rustFetch(request, env, ctx);
   if (response.status === 401 || response.status === 403) {
     if (probes.size >= MAX) probes.clear();
-    const body = await response.clone().arrayBuffer();
+    const bytes = await response.clone().arrayBuffer();
+    const body = bytes.byteLength > 0 ? bytes : null;
     probes.set(key, { body, init: { status: response.status, headers: new Headers(response.headers) } });
   }
   return response;

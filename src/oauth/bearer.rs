@@ -56,18 +56,24 @@ pub fn unauthorized<P: Platform>(ctx: &Ctx<'_, P>, error: Option<&str>) -> HttpR
 
 /// The 401 of the MCP authorization spec for a server at `origin`: where to find the
 /// protected resource metadata, which scopes exist, and what was wrong with a token.
+/// A request with no credentials at all gets the challenge alone: RFC 6750 §3.1 says such
+/// an answer SHOULD NOT carry an error code, and it is what every client sends first and
+/// every scanner sends forever, so it stays as small as the answer can be. A token that
+/// failed gets `invalid_token`, in the challenge and as a JSON body.
 pub fn challenge(origin: &str, error: Option<&str>) -> HttpResponse {
     let mut challenge = format!(
         "Bearer resource_metadata=\"{origin}/.well-known/oauth-protected-resource/mcp\", scope=\"{}\"",
         Capabilities::ALL.scope()
     );
-    if let Some(desc) = error {
-        challenge.push_str(&format!(", error=\"invalid_token\", error_description=\"{desc}\""));
-    }
-    let body = json!({"error": if error.is_some() { "invalid_token" } else { "unauthorized" },
-        "error_description": error.unwrap_or("sign in: this server uses OAuth; see the WWW-Authenticate header")});
     // No `Cache-Control`: a 401 is not cacheable unless it says so (RFC 9111 §4.2.2).
-    HttpResponse::json(401, &body).with_header("www-authenticate", challenge)
+    let resp = match error {
+        None => HttpResponse::new(401),
+        Some(desc) => {
+            challenge.push_str(&format!(", error=\"invalid_token\", error_description=\"{desc}\""));
+            HttpResponse::json(401, &json!({"error": "invalid_token", "error_description": desc}))
+        }
+    };
+    resp.with_header("www-authenticate", challenge)
 }
 
 /// The MCP authorization spec's scope challenge: 403 naming every scope the call needs
@@ -97,4 +103,30 @@ pub fn allowed<P: Platform>(ctx: &Ctx<'_, P>, uk: &crate::core::secret::UserKey)
     let Some(list) = &ctx.config.allowed_users else { return true };
     let store = ctx.store();
     list.iter().any(|id| &store.user_key(&crate::core::secret::SpotifyUserId::new(id.as_str())) == uk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_challenge_carries_an_error_only_for_a_token_that_failed() {
+        let probe = challenge("https://mcp.example", None);
+        let www = probe.header("www-authenticate").unwrap();
+        assert!(
+            www.starts_with(
+                r#"Bearer resource_metadata="https://mcp.example/.well-known/oauth-protected-resource/mcp", scope=""#
+            ),
+            "{www}"
+        );
+        assert!(!www.contains("error"), "{www}");
+        assert_eq!((probe.status, probe.body.len(), probe.headers.len()), (401, 0, 1));
+
+        let failed = challenge("https://mcp.example", Some("the access token expired"));
+        let www = failed.header("www-authenticate").unwrap();
+        assert!(www.ends_with(r#", error="invalid_token", error_description="the access token expired""#), "{www}");
+        let body: serde_json::Value = serde_json::from_slice(&failed.body).unwrap();
+        assert_eq!(body, json!({"error": "invalid_token", "error_description": "the access token expired"}));
+        assert_eq!(failed.header("content-type"), Some("application/json"));
+    }
 }
