@@ -134,32 +134,25 @@ impl Json for String {
     }
 }
 
-impl Json for u64 {
-    fn to_json(&self) -> Value {
-        Value::from(*self)
-    }
-    fn from_json(v: &Value) -> Option<Self> {
-        v.as_u64()
-    }
+/// Numbers and booleans, written as themselves.
+macro_rules! scalar {
+    ($($ty:ty => $read:expr),* $(,)?) => {$(
+        impl Json for $ty {
+            fn to_json(&self) -> Value {
+                Value::from(*self)
+            }
+            fn from_json(v: &Value) -> Option<Self> {
+                $read(v)
+            }
+        }
+    )*};
 }
 
-impl Json for u32 {
-    fn to_json(&self) -> Value {
-        Value::from(*self)
-    }
-    fn from_json(v: &Value) -> Option<Self> {
-        v.as_u64()?.try_into().ok()
-    }
-}
-
-impl Json for bool {
-    fn to_json(&self) -> Value {
-        Value::Bool(*self)
-    }
-    fn from_json(v: &Value) -> Option<Self> {
-        v.as_bool()
-    }
-}
+scalar!(
+    u64 => Value::as_u64,
+    u32 => |v: &Value| v.as_u64()?.try_into().ok(),
+    bool => Value::as_bool,
+);
 
 impl Json for Value {
     fn to_json(&self) -> Value {
@@ -231,9 +224,9 @@ mod tests {
     use super::*;
     use serde::{Deserialize, Serialize};
 
-    /// The same record twice: through serde's derive and through [`json_record!`].
+    /// One record read and written both ways: by serde's derive and by [`json_record!`].
     #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-    struct Serde {
+    struct Rec {
         name: String,
         note: Option<String>,
         n: u64,
@@ -247,6 +240,8 @@ mod tests {
         lean: u64,
         kind: Kind,
     }
+    json_record!(Rec { name, note, n, small, on, list, pairs, added: default, lean: lean, kind });
+
     fn is_zero(n: &u64) -> bool {
         *n == 0
     }
@@ -260,38 +255,8 @@ mod tests {
     }
     json_names!(Kind { First = "first_kind", Second = "Second" });
 
-    #[derive(Debug, Clone, PartialEq, Default)]
-    struct Ours {
-        name: String,
-        note: Option<String>,
-        n: u64,
-        small: u32,
-        on: bool,
-        list: Vec<String>,
-        pairs: Vec<(String, String)>,
-        added: u64,
-        lean: u64,
-        kind: Kind,
-    }
-    json_record!(Ours { name, note, n, small, on, list, pairs, added: default, lean: lean, kind });
-
-    fn same(s: &Serde) -> Ours {
-        Ours {
-            name: s.name.clone(),
-            note: s.note.clone(),
-            n: s.n,
-            small: s.small,
-            on: s.on,
-            list: s.list.clone(),
-            pairs: s.pairs.clone(),
-            added: s.added,
-            lean: s.lean,
-            kind: s.kind,
-        }
-    }
-
-    fn samples() -> Vec<Serde> {
-        let full = Serde {
+    fn samples() -> Vec<Rec> {
+        let full = Rec {
             name: "a \"quoted\" é".into(),
             note: Some("n".into()),
             n: u64::MAX,
@@ -303,13 +268,13 @@ mod tests {
             lean: 3,
             kind: Kind::Second,
         };
-        vec![Serde::default(), full]
+        vec![Rec::default(), full]
     }
 
     #[test]
     fn writes_what_serde_wrote() {
         for s in samples() {
-            assert_eq!(same(&s).to_json(), serde_json::to_value(&s).unwrap(), "{s:?}");
+            assert_eq!(s.to_json(), serde_json::to_value(&s).unwrap(), "{s:?}");
         }
     }
 
@@ -317,18 +282,18 @@ mod tests {
     fn reads_what_serde_wrote_and_what_serde_reads() {
         for s in samples() {
             let bytes = serde_json::to_vec(&s).unwrap();
-            assert_eq!(from_slice::<Ours>(&bytes), Some(same(&s)));
-            assert_eq!(serde_json::from_slice::<Serde>(&to_vec(&same(&s))).unwrap(), s);
+            assert_eq!(from_slice::<Rec>(&bytes), Some(s.clone()));
+            assert_eq!(serde_json::from_slice::<Rec>(&to_vec(&s)).unwrap(), s);
         }
         // A record stored before `added` and `lean` existed, with `note` left out.
         let old = br#"{"name":"o","n":1,"small":2,"on":false,"list":[],"pairs":[],"kind":"Second"}"#;
-        let theirs = serde_json::from_slice::<Serde>(old).unwrap();
-        assert_eq!(from_slice::<Ours>(old), Some(same(&theirs)));
+        let theirs = serde_json::from_slice::<Rec>(old).unwrap();
+        assert_eq!(from_slice::<Rec>(old), Some(theirs));
     }
 
     #[test]
     fn refuses_what_serde_refuses() {
-        let good = serde_json::to_value(Serde::default()).unwrap();
+        let good = serde_json::to_value(Rec::default()).unwrap();
         let mut bad = Vec::new();
         for (key, wrong) in [
             ("name", Value::Null),
@@ -357,8 +322,8 @@ mod tests {
         }
         bad.extend([Value::Null, Value::from("x"), serde_json::json!([])]);
         for v in bad {
-            assert!(serde_json::from_value::<Serde>(v.clone()).is_err(), "serde reads {v}");
-            assert_eq!(Ours::from_json(&v), None, "{v}");
+            assert!(serde_json::from_value::<Rec>(v.clone()).is_err(), "serde reads {v}");
+            assert_eq!(Rec::from_json(&v), None, "{v}");
         }
     }
 
@@ -374,8 +339,8 @@ mod tests {
 
     #[test]
     fn bytes_that_are_not_json_read_as_nothing() {
-        assert_eq!(from_slice::<Ours>(b"{"), None);
-        assert_eq!(from_slice::<Ours>(b""), None);
+        assert_eq!(from_slice::<Rec>(b"{"), None);
+        assert_eq!(from_slice::<Rec>(b""), None);
         assert_eq!(from_slice::<String>(b"\"s\""), Some("s".to_string()));
     }
 }
