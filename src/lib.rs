@@ -2,8 +2,8 @@
 //!
 //! Everything but [`edge`] is runtime-independent: it talks to KV, HTTP and the clock
 //! through the small traits in [`core::platform`], so the whole server runs under plain
-//! `cargo test` on the host. [`edge`] binds those traits to `worker::KvStore`,
-//! `worker::Fetch` and `worker::Date` and is the only module that knows about workerd.
+//! `cargo test` on the host. [`edge`] binds those traits to the runtime's KV and Rate
+//! Limiting bindings, `fetch` and `Date.now`, and is the only module that knows about workerd.
 #![forbid(unsafe_code)]
 
 pub mod account;

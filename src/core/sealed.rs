@@ -80,7 +80,8 @@ fn purpose_key(master: &Key, purpose: Purpose) -> Key {
 // The generic functions are thin: the cryptography lives in `seal_json` and `open_json`,
 // compiled once rather than once per sealed type.
 pub fn seal<T: Json>(keys: &Keyring, purpose: Purpose, value: &T, expires_at: u64) -> Result<String, SealError> {
-    seal_json(keys, purpose, &crate::core::record::to_vec(&envelope(value.to_json(), expires_at)))
+    let json = serde_json::to_vec(&envelope(value.to_json(), expires_at)).map_err(|_| SealError::Crypto)?;
+    seal_json(keys, purpose, &json)
 }
 
 fn seal_json(keys: &Keyring, purpose: Purpose, json: &[u8]) -> Result<String, SealError> {

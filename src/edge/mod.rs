@@ -12,7 +12,7 @@ use worker::js_sys::{futures::JsFuture, Array, Object, Promise, Reflect, Uint8Ar
 use worker::wasm_bindgen::{JsCast, JsValue};
 
 /// The KV namespace and the Rate Limiting bindings are called as the JS objects they are
-/// (`Reflect`, one method call, one promise) rather than through `worker::kv` and
+/// (typed imports below: one call, one promise) rather than through `worker::kv` and
 /// `worker::RateLimiter`, which convert every option and answer with `serde_wasm_bindgen`:
 /// the same calls, about 20 KB less .wasm (9 KB gzip).
 struct Platform {

@@ -406,6 +406,23 @@ async fn fetch_metadata<P: Platform>(ctx: &Ctx<'_, P>, client_id: &str) -> Resul
 mod tests {
     use super::*;
 
+    /// A registered client_id carries its registration sealed forever (no expiry): the form
+    /// serde's derive wrote must keep opening, or every registered client is lost.
+    #[test]
+    fn registrations_sealed_by_the_previous_release_still_read() {
+        use crate::core::record::{from_slice, to_vec};
+        let old = br#"{"n":"Claude","r":["https://claude.ai/api/mcp/auth_callback","http://127.0.0.1/cb"],"a":"client_secret_basic"}"#;
+        let reg: Registration = from_slice(old).unwrap();
+        assert_eq!((reg.n.as_str(), reg.r.len(), reg.a), ("Claude", 2, AuthMethod::SecretBasic));
+        let again: Value = serde_json::from_slice(&to_vec(&reg)).unwrap();
+        assert_eq!(again, serde_json::from_slice::<Value>(old).unwrap());
+        for (text, method) in [("none", AuthMethod::None), ("client_secret_post", AuthMethod::SecretPost)] {
+            let v = json!({"n": "x", "r": [], "a": text});
+            assert_eq!(Registration::from_json(&v).map(|r| r.a), Some(method));
+        }
+        assert!(Registration::from_json(&json!({"n": "x", "r": [], "a": "None"})).is_none());
+    }
+
     #[test]
     fn redirect_uri_rules() {
         assert!(check_redirect_uri("https://claude.ai/api/mcp/auth_callback").is_ok());

@@ -929,3 +929,43 @@ fn link_problem<P: Platform>(ctx: &Ctx<'_, P>, app: &SpotifyApp, e: &LinkError) 
         other => pages::problem(502, "Sign-in failed", &other.to_string(), "Try again in a moment."),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::record::{from_slice, to_vec};
+    use serde_json::json;
+
+    /// Sign-in states and codes sealed by the previous release (serde's derive) open after an
+    /// upgrade, and are written back as the same JSON.
+    #[test]
+    fn states_and_codes_sealed_by_the_previous_release_still_read() {
+        let uk = "a".repeat(43);
+        let state = r#"{"verifier":"v","flow":{"Mcp":{"req":{"client_id":"c","client_name":"n","redirect_uri":"https://x/cb","state":null,"code_challenge":"cc","scope":"playback","resource":"https://m/mcp","csrf":"t","cimd_domain":"x"},"bind":"b","caps":"playback"}},"app":"Operator","scope":"s","widened":false}"#;
+        let read: SpotifyState = from_slice(state.as_bytes()).unwrap();
+        let Flow::Mcp { req, bind, caps } = &read.flow else { panic!("not an MCP flow") };
+        assert_eq!((req.client_id.as_str(), req.state.as_deref(), req.cimd_domain.as_deref()), ("c", None, Some("x")));
+        assert_eq!((req.shown_at_ms, bind.as_str(), caps.as_str()), (0, "b", "playback"));
+        assert!(read.app.is_operator() && !read.widened);
+        let mut expected: Value = serde_json::from_str(state).unwrap();
+        expected["flow"]["Mcp"]["req"]["shown_at_ms"] = 0.into();
+        assert_eq!(serde_json::from_slice::<Value>(&to_vec(&read)).unwrap(), expected);
+
+        for (flow, tag) in
+            [(format!(r#"{{"Relink":{{"uk":"{uk}"}}}}"#), "Relink"), (r#"{"Account":{"bind":"b"}}"#.into(), "Account")]
+        {
+            let read = Flow::from_json(&serde_json::from_str(&flow).unwrap()).unwrap();
+            assert_eq!(record::untag(&read.to_json()).map(|(t, _)| t), Some(tag));
+        }
+        assert!(Flow::from_json(&json!({"Relink": {"uk": "short"}})).is_none(), "user keys are checked");
+        assert!(Flow::from_json(&json!({"Other": {}})).is_none());
+
+        let code = format!(
+            r#"{{"uk":"{uk}","client_id":"c","redirect_uri":"r","code_challenge":"cc","scope":"s","resource":"x","jti":"j","client_name":"n"}}"#
+        );
+        let read: CodePayload = from_slice(code.as_bytes()).unwrap();
+        assert_eq!((read.uk.as_str(), read.jti.as_str(), read.epoch), (uk.as_str(), "j", 0));
+        let relink: RelinkToken = from_slice(format!(r#"{{"uk":"{uk}","add":["user-top-read"]}}"#).as_bytes()).unwrap();
+        assert_eq!(relink.add, ["user-top-read"]);
+    }
+}
