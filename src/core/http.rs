@@ -165,8 +165,6 @@ impl HttpRequest {
     }
 }
 
-/// `Content-Length` as a number; `None` when absent or not one plain decimal (then only the
-/// bytes actually read count).
 /// Headers as one text, `name\nvalue\n` per header: how they cross between the Worker's
 /// .wasm and JS in one call (src/edge/glue.js) rather than one call per name and value.
 /// The Fetch API refuses CR, LF and NUL in names and values, so the runtime's headers never
@@ -197,6 +195,8 @@ pub fn headers_from_lines(text: &str) -> Vec<(String, String)> {
     out
 }
 
+/// `Content-Length` as a number; `None` when absent or not one plain decimal (then only the
+/// bytes actually read count).
 pub fn declared_length(headers: &[(String, String)]) -> Option<u64> {
     let v = find(headers, "content-length")?.trim();
     (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())).then(|| v.parse().unwrap_or(u64::MAX))

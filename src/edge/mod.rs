@@ -83,7 +83,7 @@ fn headers_of(headers: &web_sys::Headers) -> Vec<(String, String)> {
     crate::core::http::headers_from_lines(&header_lines(headers))
 }
 
-/// A binding method's promise, awaited.
+/// The promise of a JS call that may have thrown (a binding method, `arrayBuffer()`), awaited.
 async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
     JsFuture::from(promise?).await
 }
@@ -181,7 +181,8 @@ impl Http for Platform {
         };
         let headers = headers_of(&resp.headers());
         let too_large = || PortError(format!("the response is larger than {limit} bytes"));
-        if declared_length(&headers).is_some_and(|n| n > limit as u64) {
+        let declared = declared_length(&headers);
+        if declared.is_some_and(|n| n > limit as u64) {
             // Dropping the response cancels its body.
             return Err(too_large());
         }
@@ -194,17 +195,16 @@ impl Http for Platform {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
             .is_none_or(|(_, v)| v.eq_ignore_ascii_case("identity"));
-        let read = if identity && declared_length(&headers).is_some() {
-            whole_body(&resp).await
+        let read = if identity && declared.is_some() {
+            whole_body(resp.array_buffer()).await.map_err(|e| js_err("body", e))
         } else {
-            // `Clone::clone` shares the JS object (the inherent `clone()` would tee the body).
             match resp.body() {
                 Some(body) => read_limited(&mut ByteStream::from(body), limit).await.map_err(|e| match e {
                     BodyError::TooLarge { .. } => too_large(),
                     BodyError::Read(e) => port_err("body", e),
                 }),
                 // No body at all (204, or a body already buffered by the runtime).
-                None => whole_body(&resp).await,
+                None => whole_body(resp.array_buffer()).await.map_err(|e| js_err("body", e)),
             }
         };
         // An aborted stream can end like a finished one: never take a cut-off body as whole.
@@ -219,11 +219,9 @@ impl Http for Platform {
     }
 }
 
-/// A fetched response's whole body, with one `arrayBuffer()`.
-async fn whole_body(resp: &web_sys::Response) -> Result<Vec<u8>, PortError> {
-    let buffer = resp.array_buffer().map_err(|e| js_err("body", e))?;
-    let buffer = JsFuture::from(buffer).await.map_err(|e| js_err("body", e))?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+/// A whole body, from the promise of its `arrayBuffer()` (of a request or a response).
+async fn whole_body(buffer: Result<Promise, JsValue>) -> Result<Vec<u8>, JsValue> {
+    Ok(Uint8Array::new(&settle(buffer).await?).to_vec())
 }
 
 /// The global the entry module (src/edge/entry.mjs) puts the views on, by file name.
@@ -323,9 +321,7 @@ async fn read_body(req: web_sys::Request, mut request: HttpRequest, limit: usize
     let body = if request.content_length().is_some() {
         // A declared length within the limit: the runtime holds the body to it, so one read
         // of the whole (a stream reader costs a promise and closures per chunk).
-        let buffer = req.array_buffer().map_err(|_| unreadable("body"))?;
-        let buffer = JsFuture::from(buffer).await.map_err(|_| unreadable("body"))?;
-        Uint8Array::new(&buffer).to_vec()
+        whole_body(req.array_buffer()).await.map_err(|_| unreadable("body"))?
     } else {
         match req.body() {
             Some(body) => read_limited(&mut ByteStream::from(body), limit).await.map_err(|e| match e {

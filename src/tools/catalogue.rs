@@ -60,7 +60,7 @@ fn load() -> Vec<Tool> {
             let name = definition["name"].as_str().unwrap_or_default().to_string();
             let capability = definition.get("capability").and_then(Value::as_str).and_then(Capability::parse);
             let mut modes: Option<Modes> =
-                definition.get("modes").map(|m| Modes::from_json(m).expect("modes of {name}"));
+                definition.get("modes").map(|m| Modes::from_json(m).unwrap_or_else(|| panic!("the modes of {name}")));
             let clamp = definition
                 .get("clamp")
                 .and_then(Value::as_array)
